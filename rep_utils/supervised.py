@@ -1,0 +1,63 @@
+"""Plain supervised training: the Setup chapter's sanity run and the baseline of later chapters."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+import torch.nn.functional as F
+
+from .augment import normalize
+from .data import ImageData
+from .models import Classifier, make_backbone
+from .train import Amp, fit
+
+
+@dataclass
+class SupervisedConfig:
+    backbone: str = "small_cnn"
+    n_train: int | None = None  # None: all the training images that were loaded
+    n_test: int | None = None
+    epochs: int = 1
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 5e-4
+
+    @classmethod
+    def for_profile(cls, profile: str) -> "SupervisedConfig":
+        return {"ci": replace(cls(), n_train=2048, n_test=1000),
+                "colab": cls(),
+                "full": replace(cls(), epochs=10)}[profile]
+
+
+@torch.no_grad()
+def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, mean, std,
+             device: torch.device, batch_size: int = 1024) -> float:
+    model.eval()
+    correct = sum((model(normalize(x[i:i + batch_size].to(device), mean, std)).argmax(1).cpu()
+                   == y[i:i + batch_size]).sum().item() for i in range(0, len(x), batch_size))
+    model.train()
+    return correct / len(x)
+
+
+def train_supervised(data: ImageData, cfg: SupervisedConfig, device: torch.device, seed: int = 0,
+                     checkpoint=None) -> tuple[Classifier, list[dict]]:
+    """Cross-entropy training with AdamW; the history holds train loss and test accuracy."""
+    torch.manual_seed(seed)
+    model = Classifier(make_backbone(cfg.backbone, data.x_train.shape[1]), data.num_classes).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    amp = Amp(device)
+    x, y = data.x_train.to(device), data.y_train.to(device)
+    mean, std = data.mean_std
+
+    def step(idx, g):
+        with amp.autocast():
+            loss = F.cross_entropy(model(normalize(x[idx], mean, std)), y[idx])
+        amp.step(loss, opt)
+        return {"loss": loss.detach()}
+
+    def evaluate(epoch):
+        return {"test_acc": accuracy(model, data.x_test, data.y_test, mean, std, device)}
+
+    history = fit({"model": model, "opt": opt, "amp": amp}, step, len(y), cfg.epochs,
+                  cfg.batch_size, seed, device, checkpoint, evaluate, desc="supervised")
+    return model, history

@@ -1,0 +1,37 @@
+import pytest
+
+from rep_utils.profiles import PROFILES, resolve_profile
+from rep_utils.supervised import SupervisedConfig
+
+
+def test_explicit_profile_wins_over_environment(monkeypatch):
+    monkeypatch.setenv("REP_PROFILE", "full")
+    assert resolve_profile("CI ") == "ci"
+
+
+def test_environment_is_the_default(monkeypatch):
+    monkeypatch.setenv("REP_PROFILE", "colab")
+    assert resolve_profile(None) == "colab"
+
+
+def test_no_setting_picks_by_hardware(monkeypatch):
+    monkeypatch.delenv("REP_PROFILE", raising=False)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    assert resolve_profile(None) == "ci"
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    assert resolve_profile(None) == "colab"
+
+
+@pytest.mark.parametrize("source", ["argument", "env"])
+def test_unknown_profile_lists_the_valid_ones(monkeypatch, source):
+    monkeypatch.setenv("REP_PROFILE", "bogus")
+    with pytest.raises(ValueError) as err:
+        resolve_profile("bogus" if source == "argument" else None)
+    msg = str(err.value)
+    assert "'bogus'" in msg and all(name in msg for name in PROFILES)
+    assert ("REP_PROFILE" in msg) and ("parameters cell" in msg)
+
+
+def test_every_profile_has_a_config():
+    cfgs = {p: SupervisedConfig.for_profile(p) for p in PROFILES}
+    assert cfgs["ci"].n_train is not None and cfgs["colab"].n_train is None
