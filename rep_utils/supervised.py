@@ -1,7 +1,7 @@
 """Plain supervised training: the Setup chapter's sanity run and the baseline of later chapters."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -18,13 +18,13 @@ class SupervisedConfig:
     n_train: int | None = None  # None: all the training images that were loaded
     n_test: int | None = None
     epochs: int = 1
-    batch_size: int = 128
-    lr: float = 1e-3
+    batch_size: int = 64
+    lr: float = 2e-3
     weight_decay: float = 5e-4
 
     @classmethod
     def for_profile(cls, profile: str) -> "SupervisedConfig":
-        return {"ci": replace(cls(), n_train=2048, n_test=1000),
+        return {"ci": replace(cls(), n_train=8192, n_test=1000),
                 "colab": cls(),
                 "full": replace(cls(), epochs=10)}[profile]
 
@@ -59,5 +59,6 @@ def train_supervised(data: ImageData, cfg: SupervisedConfig, device: torch.devic
         return {"test_acc": accuracy(model, data.x_test, data.y_test, mean, std, device)}
 
     history = fit({"model": model, "opt": opt, "amp": amp}, step, len(y), cfg.epochs,
-                  cfg.batch_size, seed, device, checkpoint, evaluate, desc="supervised")
+                  cfg.batch_size, seed, device, checkpoint, evaluate, desc="supervised",
+                  meta={**asdict(cfg), "data": data.describe(), "seed": seed})
     return model, history

@@ -8,6 +8,7 @@ import os
 import platform
 import random
 import time
+import warnings
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,7 +16,10 @@ from typing import Callable
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+
+with warnings.catch_warnings():  # without ipywidgets, tqdm.auto falls back to a text bar: fine
+    warnings.simplefilter("ignore")
+    from tqdm.auto import tqdm
 
 CHECKPOINT_DIR = Path(os.environ.get("REP_CHECKPOINT_DIR", "checkpoints"))
 
@@ -103,6 +107,7 @@ def fit(
     checkpoint: str | Path | None = None,
     on_epoch_end: Callable[[int], dict] | None = None,
     desc: str = "train",
+    meta: dict | None = None,
 ) -> list[dict]:
     """Run ``epochs`` passes over ``n`` examples in shuffled batches of indices and return the
     history (one dict of mean metrics per epoch).
@@ -111,12 +116,16 @@ def fit(
     ``g`` is the epoch's generator for its augmentations. ``state`` maps names to everything with
     a ``state_dict`` (models, optimisers, ``Amp``). Shuffles and augmentations are drawn from a
     generator seeded by ``(seed, epoch)``, so a run resumed from the checkpoint saved after each
-    epoch ends with the same weights as one that was never interrupted.
+    epoch ends with the same weights as one that was never interrupted. ``meta`` (the config)
+    is saved with the checkpoint; a checkpoint written under another config is not resumed.
     """
     history, start = [], 0
     path = Path(checkpoint) if checkpoint else None
-    if path and path.is_file():
-        ck = torch.load(path, map_location=device, weights_only=False)
+    ck = torch.load(path, map_location=device, weights_only=False) if path and path.is_file() else None
+    if ck is not None and ck.get("meta") != meta:
+        print(f"Not resuming from {path}: it was written under another configuration. Starting afresh.")
+        ck = None
+    if ck is not None:
         for k, obj in state.items():
             obj.load_state_dict(ck["state"][k])
         history, start = ck["history"], ck["epoch"] + 1
@@ -142,7 +151,8 @@ def fit(
         bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "epoch"})
         if path:
             save_checkpoint(path, {"state": {k: o.state_dict() for k, o in state.items()},
-                                   "epoch": epoch, "history": history, "rng": torch.get_rng_state()})
+                                   "epoch": epoch, "history": history, "rng": torch.get_rng_state(),
+                                   "meta": meta})
     bar.close()
     return history
 

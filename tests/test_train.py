@@ -18,11 +18,11 @@ def _toy_data(n=96):
     return ImageData("mnist", "toy", x, y, x[:32], y[:32], ["a", "b"])
 
 
-def _run(checkpoint=None, interrupt_at=None):
+def _run(checkpoint=None, interrupt_at=None, lr=0.01):
     """A small regression trained with ``fit``; optionally interrupted at a given step."""
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
-    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
     x = torch.randn(64, 4, generator=torch.Generator().manual_seed(1))
     t = x.sum(1, keepdim=True).sin()
     calls = {"n": 0}
@@ -38,7 +38,8 @@ def _run(checkpoint=None, interrupt_at=None):
         opt.step()
         return {"loss": loss}
 
-    history = fit({"model": model, "opt": opt}, step, 64, 5, 16, seed=3, device=CPU, checkpoint=checkpoint)
+    history = fit({"model": model, "opt": opt}, step, 64, 5, 16, seed=3, device=CPU, checkpoint=checkpoint,
+                  meta={"lr": lr})
     return model, history
 
 
@@ -53,6 +54,14 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path):
         assert torch.equal(a, b)
     assert [h["loss"] for h in hist] == [h["loss"] for h in ref_hist]
     assert ref_hist[-1]["loss"] < ref_hist[0]["loss"]
+
+
+def test_checkpoint_of_another_config_is_not_resumed(tmp_path, capsys):
+    ck = tmp_path / "ck.pt"
+    _run(ck, lr=0.01)
+    _, hist = _run(ck, lr=0.02)
+    assert "another configuration" in capsys.readouterr().out
+    assert len(hist) == 5 and hist == _run(lr=0.02)[1]
 
 
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):

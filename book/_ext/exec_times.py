@@ -1,0 +1,60 @@
+"""Sphinx directive ``execution-times``: a table of how each committed notebook was executed.
+
+The book does not execute notebooks, so Jupyter Book's own execution table would be empty. This
+reads, from each notebook in the table of contents, papermill's metadata (start, duration,
+parameters) and the run record the notebook printed (profile, device, wall time of the run).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
+
+COLUMNS = ["Notebook", "Profile", "Device", "Executed", "Notebook time (s)"]
+
+
+def _record_field(nb: dict, key: str) -> str:
+    """A field of the printed run record ("  key  value" lines under "Run record")."""
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("text", ""))
+            if "Run record" in text:
+                for line in text.splitlines():
+                    parts = line.split(None, 1)
+                    if len(parts) == 2 and parts[0] == key:
+                        return parts[1]
+    return "?"
+
+
+def notebook_row(path: Path) -> list[str]:
+    nb = json.loads(path.read_text())
+    pm = nb.get("metadata", {}).get("papermill", {})
+    duration = pm.get("duration")
+    return [path.stem, _record_field(nb, "profile"), _record_field(nb, "device"),
+            (pm.get("start_time") or "?")[:16].replace("T", " "),
+            f"{duration:.0f}" if duration is not None else "?"]
+
+
+class ExecutionTimes(SphinxDirective):
+    def run(self):
+        root = Path(self.env.srcdir)
+        docs = [d for d in self.env.found_docs if d.startswith("notebooks/")]
+        rows = [notebook_row(root / f"{d}.ipynb") for d in sorted(docs) if (root / f"{d}.ipynb").is_file()]
+        table, tgroup = nodes.table(), nodes.tgroup(cols=len(COLUMNS))
+        table += tgroup
+        tgroup += [nodes.colspec(colwidth=1) for _ in COLUMNS]
+        head, body = nodes.thead(), nodes.tbody()
+        tgroup += [head, body]
+        for target, cells in [(head, COLUMNS)] + [(body, r) for r in rows]:
+            row = nodes.row()
+            for c in cells:
+                row += nodes.entry("", nodes.paragraph(text=c))
+            target += row
+        return [table]
+
+
+def setup(app):
+    app.add_directive("execution-times", ExecutionTimes)
+    return {"parallel_read_safe": True}
