@@ -1,12 +1,16 @@
-"""Sphinx directive ``execution-times``: a table of how each committed notebook was executed.
+"""The book's Sphinx extension.
 
-The book does not execute notebooks, so Jupyter Book's own execution table would be empty. This
-reads, from each notebook in the table of contents, papermill's metadata (start, duration,
-parameters) and the run record the notebook printed (profile, device, wall time of the run).
+- Directive ``execution-times``: a table of how each committed notebook was executed. The book
+  does not execute notebooks, so Jupyter Book's own execution table would be empty; this reads,
+  from each notebook, papermill's metadata (start, duration) and the run record it printed.
+- Progress bars: a notebook stores each redraw of a text progress bar as its own output; before
+  a notebook is parsed, consecutive stream outputs are merged and carriage returns applied, so
+  the page shows each bar's final state, as Jupyter does.
 """
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from docutils import nodes
@@ -55,6 +59,36 @@ class ExecutionTimes(SphinxDirective):
         return [table]
 
 
+def _apply_carriage_returns(text: str) -> str:
+    return "\n".join(re.sub(r".*\r(?=.)", "", line) for line in text.split("\n"))
+
+
+def collapse_streams(outputs: list[dict]) -> list[dict]:
+    merged: list[dict] = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and prev and prev.get("output_type") == "stream"
+                and prev["name"] == out["name"]):
+            prev["text"] = "".join(prev["text"]) + "".join(out["text"])
+        else:
+            merged.append(dict(out))
+    for out in merged:
+        if out.get("output_type") == "stream":
+            out["text"] = _apply_carriage_returns("".join(out["text"]))
+    return merged
+
+
+def _clean_notebook(app, docname, source):
+    if not str(app.env.doc2path(docname)).endswith(".ipynb"):
+        return
+    nb = json.loads(source[0])
+    for cell in nb["cells"]:
+        if "outputs" in cell:
+            cell["outputs"] = collapse_streams(cell["outputs"])
+    source[0] = json.dumps(nb)
+
+
 def setup(app):
     app.add_directive("execution-times", ExecutionTimes)
+    app.connect("source-read", _clean_notebook)
     return {"parallel_read_safe": True}

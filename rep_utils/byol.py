@@ -1,0 +1,160 @@
+"""BYOL: Bootstrap Your Own Latent (Grill et al., 2020, arXiv:2006.07733), Chapter 1.
+
+An online network (encoder f, projector g, predictor q; weights theta) learns to predict a
+target network's projection (encoder and projector; weights xi) of another view of the same
+image. The target gets no gradient; it is an exponential moving average of the online weights.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .augment import Augment, normalize
+from .data import ImageData
+from .models import make_backbone
+from .optim import LARS, lars_param_groups, warmup_cosine
+from .train import Amp, fit
+
+
+def mlp(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:
+    """Projector g and predictor q (Sec. 3.3): Linear-BN-ReLU-Linear, no BN on the output."""
+    return nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.BatchNorm1d(hidden_dim),
+                         nn.ReLU(inplace=True), nn.Linear(hidden_dim, out_dim, bias=False))
+
+
+def regression_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Eq. 2 per example: ||p/||p|| - z/||z|| ||^2 = 2 - 2 cos(p, z)."""
+    return 2 - 2 * F.cosine_similarity(p, z, dim=-1)
+
+
+def tau_schedule(k: int, total: int, tau_base: float, tau_end: float = 1.0) -> float:
+    """Sec. 3.3: tau = 1 - (1 - tau_base) (cos(pi k / K) + 1) / 2, from tau_base at k = 0 to 1 at
+    k = K. ``tau_end`` replaces the final 1 (``tau_base = tau_end = 0``: no target network)."""
+    return tau_end - (tau_end - tau_base) * (math.cos(math.pi * k / total) + 1) / 2
+
+
+class BYOL(nn.Module):
+    """Online network ``online = (f_theta, g_theta)`` + ``predictor = q_theta``, and the target
+    ``target = (f_xi, g_xi)``. ``predictor=False`` is the ablation of Table 5(b), row 7."""
+
+    def __init__(self, encoder: nn.Module, hidden_dim: int = 4096, out_dim: int = 256,
+                 predictor: bool = True):
+        super().__init__()
+        self.online = nn.Sequential(encoder, mlp(encoder.feature_dim, hidden_dim, out_dim))
+        self.predictor = mlp(out_dim, hidden_dim, out_dim) if predictor else nn.Identity()
+        self.target = copy.deepcopy(self.online).requires_grad_(False)
+        self.register_buffer("k", torch.zeros((), dtype=torch.long))  # optimisation steps taken
+
+    @property
+    def encoder(self) -> nn.Module:
+        """f_theta: the part kept after training."""
+        return self.online[0]
+
+    def loss(self, v1: torch.Tensor, v2: torch.Tensor) -> torch.Tensor:
+        """L^BYOL = L + L~ (Sec. 3.1): each view's prediction regresses the target projection of
+        the other view; the two terms are summed, not averaged, then averaged over the batch.
+        The views go through the networks separately, so BN statistics are per view (as in the
+        official code)."""
+        p1, p2 = self.predictor(self.online(v1)), self.predictor(self.online(v2))
+        with torch.no_grad():  # stop-gradient: the target is not trained by the loss
+            z1, z2 = self.target(v1), self.target(v2)
+        return (regression_loss(p1, z2) + regression_loss(p2, z1)).mean()
+
+    @torch.no_grad()
+    def update_target(self, tau: float) -> None:
+        """Eq. 1: xi <- tau xi + (1 - tau) theta, on the parameters only (BN statistics are not
+        averaged, as in the official code)."""
+        for xi, theta in zip(self.target.parameters(), self.online.parameters()):
+            xi.lerp_(theta, 1 - tau)
+
+
+@dataclass
+class BYOLConfig:
+    """Paper defaults (Sec. 3.3, App. B and J) on CIFAR-10; ``for_profile`` sets the budget."""
+
+    backbone: str = "resnet18"
+    n_train: int | None = None  # None: all the training images that were loaded
+    n_test: int | None = None
+    epochs: int = 1000
+    batch_size: int = 512  # the paper's App. G small-batch run; the main run uses 4096
+    hidden_dim: int = 4096
+    out_dim: int = 256
+    predictor: bool = True
+    base_lr: float = 0.2  # LARS, scaled by batch_size / 256
+    eta: float = 1e-3  # LARS trust coefficient
+    momentum: float = 0.9
+    weight_decay: float = 1.5e-6
+    warmup_epochs: float = 10
+    tau_base: float = 0.996
+    tau_end: float = 1.0
+    blur_p: tuple[float, float] = (0.0, 0.0)  # paper: (1.0, 0.1); dropped on 32x32 images
+    solarize_p: tuple[float, float] = (0.0, 0.2)
+
+    @classmethod
+    def for_profile(cls, profile: str) -> "BYOLConfig":
+        # colab and ci follow solo-learn's tested CIFAR-10 recipe (LARS lr 1.0, eta 0.02,
+        # wd 1e-5, tau 0.99), shortened; full keeps the paper's optimiser settings.
+        short = replace(cls(), base_lr=1.0, eta=0.02, weight_decay=1e-5, tau_base=0.99)
+        return {"ci": replace(short, backbone="small_cnn", n_train=4096, n_test=1000, epochs=4,
+                              batch_size=128, hidden_dim=512, out_dim=128, warmup_epochs=1),
+                "colab": replace(short, epochs=20, batch_size=256, warmup_epochs=2),
+                "full": cls()}[profile]
+
+
+@torch.no_grad()
+def embedding_std(model: BYOL, x: torch.Tensor, mean, std, device: torch.device,
+                  batch_size: int = 1024) -> float:
+    """Mean over dimensions of the per-dimension std of the l2-normalised online projections of
+    uint8 images ``x``: about 1/sqrt(out_dim) for well spread embeddings, 0 at collapse."""
+    was_training = model.training
+    model.eval()
+    z = torch.cat([model.online(normalize(x[i:i + batch_size].to(device), mean, std)).float()
+                   for i in range(0, len(x), batch_size)])
+    model.train(was_training)
+    return F.normalize(z, dim=1).std(0).mean().item()
+
+
+def train_byol(data: ImageData, cfg: BYOLConfig, device: torch.device, seed: int = 0,
+               checkpoint=None, desc: str = "BYOL") -> tuple[BYOL, list[dict]]:
+    """Pre-train on ``data.x_train`` (labels unused). The history holds per epoch the loss, tau,
+    the learning rate and the std of the normalised test embeddings."""
+    torch.manual_seed(seed)
+    encoder = make_backbone(cfg.backbone, data.x_train.shape[1])
+    model = BYOL(encoder, cfg.hidden_dim, cfg.out_dim, cfg.predictor).to(device)
+    online = nn.ModuleList([model.online, model.predictor])
+    opt = LARS(lars_param_groups(online, cfg.weight_decay), lr=0.0, momentum=cfg.momentum,
+               eta=cfg.eta)
+    amp = Amp(device)
+    views = [Augment(data.x_train.shape[-1], blur_p=b, solarize_p=s)
+             for b, s in zip(cfg.blur_p, cfg.solarize_p)]  # T and T' (App. B, Table 6)
+    x, (mean, std) = data.x_train.to(device), data.mean_std
+    steps_per_epoch = len(x) // cfg.batch_size
+    total, warmup = cfg.epochs * steps_per_epoch, round(cfg.warmup_epochs * steps_per_epoch)
+    peak_lr = cfg.base_lr * cfg.batch_size / 256
+
+    def step(idx, g):
+        k = int(model.k)
+        lr = peak_lr * warmup_cosine(k, total, warmup)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        v1, v2 = (normalize(t(x[idx], g), mean, std) for t in views)
+        with amp.autocast():
+            loss = model.loss(v1, v2)
+        amp.step(loss, opt)
+        tau = tau_schedule(k, total, cfg.tau_base, cfg.tau_end)
+        model.update_target(tau)
+        model.k += 1
+        return {"loss": loss.detach(), "tau": tau, "lr": lr}
+
+    def monitor(epoch):
+        return {"z_std": embedding_std(model, data.x_test, mean, std, device)}
+
+    history = fit({"model": model, "opt": opt, "amp": amp}, step, len(x), cfg.epochs,
+                  cfg.batch_size, seed, device, checkpoint, monitor, desc=desc,
+                  meta={**asdict(cfg), "data": data.describe(), "seed": seed})
+    return model, history
