@@ -1,10 +1,20 @@
-"""Numbers for the book's prose (defined in the Setup chapter).
+"""Showing the package in the book (defined in the Setup chapter).
 
-``glue(name, value)`` shows a value in the notebook and, when myst-nb is installed (the book
-build), stores it under ``name`` so a page's text can cite it as ``{glue:text}`name:.3f```:
-every number in the prose comes from the run shown above it.
+- ``show_source(fn)``: a function's source, syntax-highlighted, so a chapter shows the code that
+  actually runs.
+- ``glue(name, value)``: shows a value and, when myst-nb is installed (the book build), stores it
+  under ``name`` so a page's text can cite it as ``{glue:text}`name:.3f```: every number in the
+  prose comes from the run shown above it.
 """
 from __future__ import annotations
+
+import inspect
+
+
+def show_source(obj):
+    from IPython.display import Code
+
+    return Code(inspect.getsource(obj), language="python")
 
 
 def glue(name: str, value) -> None:
