@@ -1,0 +1,99 @@
+import math
+
+import torch
+from torch.distributions import Categorical
+
+from rep_utils.augment import normalize
+from rep_utils.data import ImageData
+from rep_utils.icn import (ICNConfig, NegativePool, icn_loss, log_ratio, noise_reference,
+                           synthesize, train_icn)
+
+CPU = torch.device("cpu")
+
+
+def test_log_ratio_is_the_log_posterior_ratio_of_class_k_to_the_negative_class():
+    logits = torch.randn(6, 4)  # K = 3 classes + the negative class
+    k = torch.tensor([0, 1, 2, 2, 1, 0])
+    logp = Categorical(logits=logits)
+    expected = logp.log_prob(k) - logp.log_prob(torch.full((6,), 3))
+    assert torch.allclose(log_ratio(logits, k), expected, atol=1e-5)
+
+
+def test_icn_loss_is_cross_entropy_to_the_class_and_to_the_negative_class():
+    real, neg = torch.randn(5, 4), torch.randn(3, 4)
+    y = torch.tensor([0, 2, 1, 1, 0])
+    expected = (-Categorical(logits=real).log_prob(y).mean()
+                - 0.3 * Categorical(logits=neg).log_prob(torch.full((3,), 3)).mean())
+    assert torch.allclose(icn_loss(real, y, neg, alpha=0.3), expected, atol=1e-5)
+    # a real image scored as 'negative' costs more than one scored as its class
+    confident = torch.tensor([[5.0, 0, 0, 0]])
+    assert icn_loss(confident, torch.tensor([0]), confident) > icn_loss(confident, torch.tensor([0]), confident.flip(1))
+
+
+def test_noise_reference_is_a_standard_gaussian_in_the_normalised_space():
+    x = noise_reference(20000, (1, 2, 2), (0.5,), (0.1,), CPU, torch.Generator().manual_seed(0))
+    assert x.shape == (20000, 1, 2, 2) and x.min() >= 0 and x.max() <= 1
+    z = normalize(x, (0.5,), (0.1,))
+    assert abs(z.mean().item()) < 0.02 and abs(z.std().item() - 1) < 0.02
+
+
+class _Linear(torch.nn.Module):
+    """f_k(x) = <w_k, x>: the Bayes ratio f_k - f_neg has the constant gradient w_k - w_neg."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.w = torch.nn.Parameter(w)
+
+    def forward(self, x):
+        return x.flatten(1) @ self.w.T
+
+
+def test_synthesis_without_noise_is_clamped_gradient_ascent_on_the_ratio():
+    w = torch.randn(3, 4)  # K = 2, pixels = 4
+    model = _Linear(w).train()
+    k = torch.tensor([0, 1, 1])
+    x0 = torch.rand(3, 1, 2, 2)
+    cfg = ICNConfig(sgld_steps=7, step_size=0.05, noise_std=0.0)
+    x = synthesize(model, k, x0, cfg, (0.0,), (1.0,))
+    grad = (w[k] - w[-1]).view(3, 1, 2, 2)  # with one sign per pixel the per-step clamps add up
+    assert torch.allclose(x, (x0 + 7 * 0.05 * grad).clamp(0, 1), atol=1e-6)
+    assert (log_ratio(model(x), k) >= log_ratio(model(x0), k)).all()
+    assert model.training and model.w.grad is None  # mode restored, no parameter gradients
+
+
+def test_negative_pool_keeps_every_round():
+    pool = NegativePool()
+    for t in range(3):
+        pool.add(torch.full((4, 1, 2, 2), float(t)), torch.tensor([0, 1, 0, 1]), t)
+    assert len(pool) == 12 and pool.x.shape == (12, 1, 2, 2)
+    x1, k1 = pool.of_round(1)
+    assert torch.equal(x1, torch.ones(4, 1, 2, 2)) and torch.equal(k1, torch.tensor([0, 1, 0, 1]))
+
+
+def _toy_digits(n=128):
+    """Two 'classes' of 12x12 images: dark and bright."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(n) % 2
+    x = (torch.rand(n, 1, 12, 12, generator=g) * 100 + 120 * y[:, None, None, None]).to(torch.uint8)
+    return ImageData("mnist", "toy", x, y, x[:64], y[:64], ["dark", "bright"])
+
+
+def test_train_icn_grows_the_pool_and_raises_the_score_of_its_samples():
+    data = _toy_digits()
+    cfg = ICNConfig(width=8, rounds=3, epochs_per_round=1, batch_size=32, neg_batch=8,
+                    neg_per_class=5, sgld_steps=5)
+    model, history, pool, stats = train_icn(data, cfg, CPU, seed=0)
+    assert len(history) == 3 and [h["round"] for h in history] == [1, 2, 3]
+    assert len(pool) == 3 * 2 * 5 and sorted(set(pool.round.tolist())) == [0, 1, 2]
+    assert [s["round"] for s in stats] == [1, 2]
+    assert all(s["score_synth"] > s["score_noise"] for s in stats)
+    assert all(math.isfinite(h["loss"]) for h in history)
+    assert model.head.out_features == 3  # K + 1
+
+
+def test_baseline_has_the_same_network_and_schedule_without_negatives():
+    data = _toy_digits()
+    cfg = ICNConfig(width=8, rounds=2, epochs_per_round=1, batch_size=32, introspective=False)
+    model, history, pool, stats = train_icn(data, cfg, CPU, seed=0)
+    assert len(history) == 2 and len(pool) == 0 and stats == []
+    assert model.head.out_features == 3
