@@ -1,0 +1,150 @@
+"""Inverted VAE: densities against torch.distributions, the Gumbel-Softmax sampler, and each bound
+recomputed independently on a tiny model with the same random draws."""
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.distributions import (AffineTransform, Bernoulli, Independent, Normal,
+                                 RelaxedOneHotCategorical, SigmoidTransform,
+                                 TransformedDistribution)
+
+from rep_utils.data import ImageData
+from rep_utils.ivae import (M2, IVAEConfig, class_images, elbo_labelled, elbo_unfeatured,
+                            elbo_unlabelled, gumbel_softmax_sample, ivae_loss, log_concrete, log_q_z,
+                            match_dimensions, sample_z, train_ivae, untapped_mnist)
+
+CFG = IVAEConfig(classes=3, labelled_classes=2, z_dim=2, hidden_y=(5,), hidden_z=(4,), hidden_x=(6,))
+
+
+def _tiny(seed=0):
+    torch.manual_seed(seed)
+    return M2(4, CFG)
+
+
+def _box(mu, logvar, cfg=CFG):
+    """q(z|x,y) as torch.distributions builds it: Normal, then sigmoid, then scale onto the box."""
+    base = Independent(Normal(mu, (0.5 * logvar).exp()), 1)
+    return TransformedDistribution(base, [SigmoidTransform(), AffineTransform(cfg.z_lo, cfg.z_hi - cfg.z_lo)])
+
+
+def test_log_q_z_matches_torch_transformed_normal():
+    mu, logvar = torch.randn(6, 2), torch.randn(6, 2)
+    d = _box(mu, logvar)
+    z = d.sample()
+    assert torch.allclose(log_q_z(z, mu, logvar, CFG.z_lo, CFG.z_hi), d.log_prob(z), atol=1e-4)
+
+
+def test_sample_z_stays_in_box_and_reports_its_density():
+    model, x, y = _tiny(), torch.rand(50, 4).round(), F.one_hot(torch.arange(50) % 3, 3).float()
+    z, log_q = sample_z(model, x, y, torch.Generator().manual_seed(1))
+    assert ((z > CFG.z_lo) & (z < CFG.z_hi)).all()
+    mu, logvar = model.q_z_given_xy(x, y)
+    assert torch.allclose(log_q, _box(mu, logvar).log_prob(z), atol=1e-4)
+
+
+def test_concrete_density_matches_torch_relaxed_one_hot():
+    logits = torch.randn(8, 5)
+    for tau in (0.5, 1.0, 2.0):
+        y = RelaxedOneHotCategorical(torch.tensor(tau), logits=logits).sample()
+        ref = RelaxedOneHotCategorical(torch.tensor(tau), logits=logits).log_prob(y)
+        assert torch.allclose(log_concrete(y.log(), logits, tau), ref, atol=1e-4)
+
+
+def test_gumbel_softmax_sample_lies_on_the_simplex():
+    y = gumbel_softmax_sample(torch.randn(1000, 7) * 3, 0.7, torch.Generator().manual_seed(0)).exp()
+    assert (y >= 0).all() and torch.allclose(y.sum(1), torch.ones(1000), atol=1e-5)
+
+
+def test_gumbel_softmax_temperature_limits():
+    logits = torch.tensor([[2.0, 0.0, -1.0, 0.5]]).expand(20_000, 4)
+    cold = gumbel_softmax_sample(logits, 1e-3, torch.Generator().manual_seed(0)).exp()
+    # tau -> 0: one-hot samples whose class frequencies are softmax(logits) (the Gumbel-max trick)
+    assert (cold.max(1).values > 0.999).float().mean() > 0.99
+    freq = F.one_hot(cold.argmax(1), 4).float().mean(0)
+    assert torch.allclose(freq, F.softmax(logits[0], 0), atol=0.015)
+    # tau -> infinity: the uniform point of the simplex
+    hot = gumbel_softmax_sample(logits[:10], 1e4, torch.Generator().manual_seed(0)).exp()
+    assert torch.allclose(hot, torch.full_like(hot, 0.25), atol=1e-3)
+
+
+def _replay(seed):
+    """A generator in the state the bound's own generator started from: replays its draws."""
+    return torch.Generator().manual_seed(seed)
+
+
+def test_elbo_labelled_by_hand():
+    model, x, y = _tiny(), torch.rand(5, 4).round(), F.one_hot(torch.tensor([0, 1, 2, 0, 1]), 3).float()
+    got = elbo_labelled(model, x, y, _replay(3))
+    mu, logvar = model.q_z_given_xy(x, y)
+    eps = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=_replay(3))
+    z = CFG.z_lo + (CFG.z_hi - CFG.z_lo) * torch.sigmoid(eps)
+    log_px = Independent(Bernoulli(logits=model.p_x_given_yz(y, z)), 1).log_prob(x)
+    want = log_px + math.log(1 / 3) + 2 * math.log(1 / 3) - _box(mu, logvar).log_prob(z)  # p(z) = 1/3 per dim
+    assert torch.allclose(got, want, atol=1e-4)
+
+
+def test_elbo_unlabelled_by_hand():
+    model, x = _tiny(), torch.rand(5, 4).round()
+    got = elbo_unlabelled(model, x, _replay(4))
+    g, logits = _replay(4), model.q_y_given_x(x)
+    u = torch.rand(logits.shape, generator=g)
+    y = F.softmax(logits - torch.log(-torch.log(u)), 1)  # tau = 1
+    mu, logvar = model.q_z_given_xy(x, y)
+    eps = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=g)
+    z = CFG.z_lo + (CFG.z_hi - CFG.z_lo) * torch.sigmoid(eps)
+    one = torch.tensor(1.0)
+    want = (Independent(Bernoulli(logits=model.p_x_given_yz(y, z)), 1).log_prob(x)
+            + RelaxedOneHotCategorical(one, logits=torch.zeros(3)).log_prob(y) + 2 * math.log(1 / 3)
+            - RelaxedOneHotCategorical(one, logits=logits).log_prob(y) - _box(mu, logvar).log_prob(z))
+    assert torch.allclose(got, want, atol=1e-3)
+
+
+def test_elbo_unfeatured_by_hand():
+    model = _tiny()
+    y = torch.tensor([[0.9, 0.05, 0.05], [0.05, 0.05, 0.9]])
+    z = torch.tensor([[0.3, -1.2], [1.0, 0.0]])
+    got = elbo_unfeatured(model, y, z, _replay(5))
+    p_x = Independent(Bernoulli(logits=model.p_x_given_yz(y, z)), 1)
+    x = torch.bernoulli(p_x.base_dist.probs, generator=_replay(5))
+    mu, logvar = model.q_z_given_xy(x, y)
+    want = (RelaxedOneHotCategorical(torch.tensor(1.0), logits=model.q_y_given_x(x)).log_prob(y)
+            + _box(mu, logvar).log_prob(z) + 4 * math.log(0.5) - p_x.log_prob(x))
+    assert torch.allclose(got, want, atol=1e-4)
+
+
+def test_m2_has_no_reverse_term_and_inverted_model_trains_the_encoder_on_it():
+    model, x = _tiny(), torch.rand(6, 4).round()
+    y = F.one_hot(torch.tensor([0, 1, 0, 1, 0, 1]), 3).float()
+    y_u, z_u = torch.full((6, 3), 0.05).scatter(1, torch.arange(6)[:, None] % 3, 0.9), torch.zeros(6, 2)
+    m2 = M2(4, replace(CFG, alpha_r=0.0, alpha_rd=0.0))
+    m2.load_state_dict(model.state_dict())
+    _, metrics = ivae_loss(m2, x, y, x, y_u, z_u)
+    assert "elbo_unfeatured" not in metrics
+    loss, metrics = ivae_loss(model, x, y, x, y_u, z_u)
+    assert torch.isfinite(loss) and "elbo_unfeatured" in metrics
+    loss.backward()
+    assert model.y_net[0].weight.grad.abs().sum() > 0
+
+
+def test_match_dimensions_greedy():
+    # dims 0, 1 are labelled; the class images of dims 2..4 look like digits (4, 4, 2) with these probabilities
+    probs = torch.tensor([[1, 0, 0, 0, 0], [0, 1, 0, 0, 0],
+                          [0, 0, .1, .2, .7], [0, 0, .1, 0, .9], [0, 0, .6, .3, .1]]).float()
+    # dim 3 takes digit 4 (0.9), dim 4 takes digit 2 (0.6), dim 2 is left with digit 3
+    assert match_dimensions(probs, 2) == [0, 1, 4, 2, 3]
+
+
+def test_untapped_split_and_a_short_run(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(60) % 3
+    x = (torch.rand(60, 1, 2, 2, generator=g) * 255).to(torch.uint8)
+    split = untapped_mnist(ImageData("mnist", "toy", x, y, x[:9], y[:9], list("abc")),
+                           replace(CFG, n_unfeatured=6), seed=0)
+    assert (split["y_l"].argmax(1) < 2).all() and len(split["x_u"]) == 60
+    assert torch.allclose(split["y_u"].sum(1), torch.ones(6)) and split["y_u"].max() == 0.95
+    cfg = replace(CFG, batch_size=20, epochs=2, lr=1e-2)
+    model, hist = train_ivae(split, cfg, torch.device("cpu"), checkpoint=tmp_path / "c.pt")
+    assert len(hist) == 2 and all(math.isfinite(v) for h in hist for v in h.values())
+    assert class_images(model, split["x_l"], split["y_l"]).shape == (3, 4)
