@@ -42,7 +42,7 @@ class ICNConfig:
     @classmethod
     def for_profile(cls, profile: str) -> "ICNConfig":
         return {"ci": replace(cls(), n_train=1000, n_test=1000, width=16, rounds=3, lr=2e-3,
-                              neg_per_class=10, sgld_steps=20),
+                              batch_size=32, neg_batch=16, neg_per_class=10, sgld_steps=20),
                 "colab": replace(cls(), n_train=5000, n_test=None),
                 "full": replace(cls(), rounds=10, epochs_per_round=3)}[profile]
 
