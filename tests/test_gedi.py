@@ -1,0 +1,126 @@
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+from torch.distributions import Normal
+
+from rep_utils.data import toy_2d
+from rep_utils.gedi import (GEDI, GEDIConfig, check_energy, energy, gedi_loss, generative_loss,
+                            invariance_loss, make_buffer, train_gedi, uniformity_loss)
+
+TINY = replace(GEDIConfig(), hidden=16, n_train=200, iterations=4, batch_size=50, sgld_steps=3,
+               buffer_size=100)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors: thread start-up costs more than the work (and far more on a busy machine)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_energy_is_minus_logsumexp_of_the_logits_and_posterior_is_exp_logit_plus_energy():
+    z = torch.tensor([[0.0, math.log(3.0)], [2.0, 2.0]])
+    assert torch.allclose(energy(z), torch.tensor([-math.log(4.0), -(2.0 + math.log(2.0))]))
+    # p(y|x) = exp(z_y) / sum exp(z) = exp(z_y + E(x)), and a shift of all logits shifts E only
+    assert torch.allclose(z.softmax(1), (z + energy(z)[:, None]).exp())
+    assert torch.allclose(energy(z + 5.0), energy(z) - 5.0)
+    model = GEDI(replace(TINY, tau=0.5))
+    x = torch.randn(7, 2)
+    assert torch.allclose(model.energy(x), -torch.logsumexp(model.projector(model.encoder(x)) / 0.5, 1))
+
+
+def test_generative_loss_by_hand():
+    e_data, e_s = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 2.0])
+    assert generative_loss(e_data, e_s).item() == pytest.approx(2.0 - 1.0)
+    assert generative_loss(e_data, e_s, l2=0.5).item() == pytest.approx(1.0 + 0.5 * ((1 + 9) / 2 + (0 + 4) / 2))
+
+
+def test_contrastive_divergence_gradient_is_the_exact_likelihood_gradient():
+    """E_theta(x) = theta x^2 / 2 is a Gaussian of precision theta: -d/dtheta mean log p(x_data)
+    = mean(x_data^2) / 2 - 1 / (2 theta). With exact model samples the CD loss has that gradient."""
+    theta = torch.tensor(2.0, requires_grad=True)
+    x_data = Normal(0.0, 1.5).sample((200_000,))
+    x_model = Normal(0.0, 1 / math.sqrt(2.0)).sample((200_000,))
+    generative_loss(theta * x_data ** 2 / 2, theta * x_model ** 2 / 2).backward()
+    assert theta.grad.item() == pytest.approx(x_data.pow(2).mean().item() / 2 - 1 / (2 * 2.0), abs=0.01)
+
+
+def test_invariance_loss_by_hand_and_gradients_reach_both_views():
+    z1 = torch.log(torch.tensor([[0.2, 0.8], [0.5, 0.5]])).requires_grad_(True)
+    z2 = torch.log(torch.tensor([[0.9, 0.1], [0.25, 0.75]])).requires_grad_(True)
+    expected = -((0.9 * math.log(0.2) + 0.1 * math.log(0.8)) + (0.25 + 0.75) * math.log(0.5)) / 2
+    loss = invariance_loss(z1, z2)
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    loss.backward()
+    assert z1.grad.abs().sum() > 0 and z2.grad.abs().sum() > 0  # no stop-gradient
+
+
+def test_uniformity_loss_by_hand():
+    z = torch.log(torch.tensor([[0.2, 0.8], [0.6, 0.4]]))  # batch mean posterior (0.4, 0.6)
+    assert uniformity_loss(z).item() == pytest.approx(-(math.log(0.4) + math.log(0.6)), rel=1e-6)
+
+
+@pytest.mark.parametrize("c", [2, 5])
+def test_uniformity_loss_is_minimal_at_uniform_cluster_use(c):
+    lower = c * math.log(c)
+    for _ in range(50):
+        assert uniformity_loss(3 * torch.randn(64, c)).item() >= lower - 1e-5
+    balanced = 20 * torch.eye(c).repeat(4, 1)  # confident, each cluster used equally
+    assert uniformity_loss(balanced).item() == pytest.approx(lower, abs=1e-4)
+    collapsed = torch.zeros(8, c)
+    collapsed[:, 0] = 30.0  # all points in cluster 0: large but finite
+    assert math.isfinite(uniformity_loss(collapsed).item()) and uniformity_loss(collapsed) > lower + 10
+    z = torch.randn(32, c)
+    z[:, 0] += 4  # skewed start; gradient descent finds uniform use
+    z.requires_grad_(True)
+    opt = torch.optim.SGD([z], lr=20.0)
+    for _ in range(300):
+        opt.zero_grad()
+        uniformity_loss(z).backward()
+        opt.step()
+    assert uniformity_loss(z).item() == pytest.approx(lower, abs=1e-3)
+    assert torch.allclose(z.softmax(1).mean(0), torch.full((c,), 1 / c), atol=1e-3)
+
+
+def test_divergence_guard_raises_and_names_the_knob():
+    check_energy(torch.tensor([1.0, -50.0]), limit=100.0, step=3)
+    for bad in (float("nan"), float("inf"), 1e6):
+        with pytest.raises(FloatingPointError, match=r"cfg\.lr"):
+            check_energy(torch.tensor([0.0, bad]), limit=100.0, step=3)
+    model = GEDI(TINY)
+    with torch.no_grad():
+        model.projector.weight.mul_(1e6)  # an exploded network
+    buffer = make_buffer(TINY, 2, "cpu")
+    with pytest.raises(FloatingPointError, match="max_energy"):
+        gedi_loss(model, torch.randn(10, 2), buffer, TINY, torch.Generator().manual_seed(0))
+
+
+def test_switches_select_the_terms_and_only_the_generative_term_runs_the_sampler():
+    model, x = GEDI(TINY), torch.randn(10, 2)
+    buffer = make_buffer(TINY, 2, "cpu")
+    before = buffer.samples.clone()
+    cfg = replace(TINY, gen=False, lambda_inv=2.0, lambda_prior=3.0)
+    loss, terms = gedi_loss(model, x, buffer, cfg, torch.Generator().manual_seed(0))
+    assert "gen" not in terms and torch.equal(buffer.samples, before)
+    assert loss.item() == pytest.approx(2.0 * terms["inv"].item() + 3.0 * terms["prior"].item(), rel=1e-6)
+    loss, terms = gedi_loss(model, x, buffer, replace(TINY, inv=False, prior=False),
+                            torch.Generator().manual_seed(0))
+    assert loss.item() == pytest.approx(terms["gen"].item(), rel=1e-6)
+    assert not torch.equal(buffer.samples, before)  # chains advanced and written back
+    assert buffer.samples.abs().max() <= TINY.box
+    with pytest.raises(ValueError, match="all three terms"):
+        gedi_loss(model, x, buffer, replace(TINY, gen=False, inv=False, prior=False), None)
+
+
+def test_training_runs_and_is_reproducible():
+    x, _ = toy_2d("moons", TINY.n_train)
+    runs = [train_gedi(x, TINY, torch.device("cpu"), seed=1) for _ in range(2)]
+    (m1, b1, h1), (m2, b2, h2) = runs
+    assert len(h1) * (TINY.n_train // TINY.batch_size) >= TINY.iterations
+    assert all(math.isfinite(v) for h in h1 for v in h.values())
+    assert torch.equal(b1.samples, b2.samples)
+    assert all(torch.equal(p, q) for p, q in zip(m1.parameters(), m2.parameters()))
