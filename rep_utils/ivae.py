@@ -44,8 +44,8 @@ class IVAEConfig:
 
     @classmethod
     def for_profile(cls, profile: str) -> "IVAEConfig":
-        return {"ci": replace(cls(), n_labelled=1500, n_unlabelled=3000, hidden_x=(128, 256),
-                              batch_size=250, lr=3e-3, epochs=6),
+        return {"ci": replace(cls(), n_labelled=1000, n_unlabelled=2000, hidden_x=(128, 256),
+                              batch_size=200, lr=3e-3, epochs=5),
                 "colab": replace(cls(), batch_size=500, lr=3e-3, epochs=30),
                 "full": cls()}[profile]
 
