@@ -80,6 +80,7 @@ class BYOLConfig:
     backbone: str = "resnet18"
     n_train: int | None = None  # None: all the training images that were loaded
     n_test: int | None = None
+    image_size: int = 32  # ci: 16, CIFAR-10 downsampled so that the CPU run takes a minute
     epochs: int = 1000
     batch_size: int = 512  # the paper's App. G small-batch run; the main run uses 4096
     hidden_dim: int = 4096
@@ -100,7 +101,7 @@ class BYOLConfig:
         # colab and ci follow solo-learn's tested CIFAR-10 recipe (LARS lr 1.0, eta 0.02,
         # wd 1e-5, tau 0.99), shortened; full keeps the paper's optimiser settings.
         short = replace(cls(), base_lr=1.0, eta=0.02, weight_decay=1e-5, tau_base=0.99)
-        return {"ci": replace(short, backbone="small_cnn", n_train=4096, n_test=1000, epochs=4,
+        return {"ci": replace(short, backbone="small_cnn", n_train=4096, n_test=1000, image_size=16, epochs=2,
                               batch_size=128, hidden_dim=512, out_dim=128, warmup_epochs=1),
                 "colab": replace(short, epochs=20, batch_size=256, warmup_epochs=2),
                 "full": cls()}[profile]
