@@ -70,7 +70,8 @@ def synthesize(model, k: torch.Tensor, x0: torch.Tensor, cfg: ICNConfig, mean, s
 
 
 def icn_loss(logits_real, y, logits_neg, alpha: float = 1.0) -> torch.Tensor:
-    """(K+1)-way cross-entropy: real images to their class, pseudo-negatives to the last class."""
+    """(K+1)-way cross-entropy: real images to their class, pseudo-negatives to the last class
+    (our form: the paper's exact multi-class loss could not be recovered)."""
     neg = torch.full((len(logits_neg),), logits_neg.shape[1] - 1, device=logits_neg.device)
     return F.cross_entropy(logits_real, y) + alpha * F.cross_entropy(logits_neg, neg)
 
@@ -103,9 +104,9 @@ def predict_logits(model, x, mean, std, batch_size: int = 1000) -> torch.Tensor:
 
 
 def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint_prefix=None):
-    """Reclassification by synthesis (ICN Sec. 3). Returns the model, the per-epoch history, the
-    negative pool and per-round synthesis statistics. ``introspective=False`` trains the same CNN
-    on the same schedule without negatives."""
+    """Reclassification by synthesis, the paper's loop (its section numbers could not be checked).
+    Returns the model, the per-epoch history, the negative pool and per-round synthesis
+    statistics. ``introspective=False`` trains the same CNN on the same schedule without negatives."""
     torch.manual_seed(seed)
     K, shape, (mean, std) = data.num_classes, data.x_train.shape[1:], data.mean_std
     model = Classifier(SmallCNN(shape[0], cfg.width), K + 1).to(device)
