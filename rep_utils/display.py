@@ -18,6 +18,8 @@ def show_source(obj):
 
 
 def glue(name: str, value) -> None:
+    if getattr(value, "ndim", None) == 0:  # NumPy / torch scalars: glue the plain number
+        value = value.item()
     try:
         from myst_nb import glue as _glue
     except ImportError:  # Colab: no book tooling, just show it
