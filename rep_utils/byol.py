@@ -101,7 +101,7 @@ class BYOLConfig:
         # colab and ci follow solo-learn's tested CIFAR-10 recipe (LARS lr 1.0, eta 0.02,
         # wd 1e-5, tau 0.99), shortened; full keeps the paper's optimiser settings.
         short = replace(cls(), base_lr=1.0, eta=0.02, weight_decay=1e-5, tau_base=0.99)
-        return {"ci": replace(short, backbone="small_cnn", n_train=4096, n_test=1000, image_size=16, epochs=2,
+        return {"ci": replace(short, backbone="small_cnn", n_train=4096, n_test=1000, image_size=16, epochs=3,
                               batch_size=128, hidden_dim=512, out_dim=128, warmup_epochs=1),
                 "colab": replace(short, epochs=20, batch_size=256, warmup_epochs=2),
                 "full": cls()}[profile]
