@@ -1,0 +1,59 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import silhouette_score
+
+from rep_utils.monitor import Monitor, gaussian_entropy, label_free_metrics
+
+
+def _blobs(n=300, k=3, d=5, spread=20.0, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % k
+    return torch.randn(k, d, generator=g)[y] * spread + torch.randn(n, d, generator=g), y
+
+
+def test_silhouette_by_hand():
+    """Points 0, 1 | 10, 11: a(i) = 1 and b(i) = 10.5 or 9.5, so s = 1 - a/b per point."""
+    x = np.array([[0.0], [1.0], [10.0], [11.0]])
+    by_hand = np.mean([1 - 1 / 10.5, 1 - 1 / 9.5, 1 - 1 / 9.5, 1 - 1 / 10.5])
+    assert silhouette_score(x, [0, 0, 1, 1]) == pytest.approx(by_hand)
+    m = label_free_metrics(torch.tensor(x), k=2, labels=torch.tensor([0, 0, 1, 1]))
+    assert m["silhouette"] == pytest.approx(by_hand)
+    assert m["ami_seeds"] == pytest.approx(1.0) and m["ami_labels"] == pytest.approx(1.0)
+
+
+def test_separated_clusters_agree_and_noise_does_not():
+    z, y = _blobs()
+    m = label_free_metrics(z, k=3, labels=y)
+    assert m["ami_seeds"] == pytest.approx(1.0) and m["ami_labels"] == pytest.approx(1.0)
+    assert m["silhouette"] > 0.8
+    noise = label_free_metrics(torch.rand(300, 5, generator=torch.Generator().manual_seed(1)), k=3, labels=y)
+    assert abs(noise["ami_labels"]) < 0.05 and noise["silhouette"] < 0.5
+    assert "ami_labels" not in label_free_metrics(z, k=3)  # labels only when given
+
+
+def test_gaussian_entropy_matches_the_closed_form():
+    cov = torch.tensor([[2.0, 0.5, 0.0], [0.5, 1.0, 0.3], [0.0, 0.3, 0.5]])
+    dist = torch.distributions.MultivariateNormal(torch.tensor([1.0, -2.0, 0.5]), cov)
+    z = dist.sample((50_000,))
+    exact = 0.5 * math.log(np.linalg.det(2 * math.pi * math.e * cov.double().numpy()))
+    assert exact == pytest.approx(dist.entropy().item(), abs=1e-5)
+    assert gaussian_entropy(z) == pytest.approx(exact, abs=0.03)
+
+
+def test_entropy_falls_when_embeddings_collapse_onto_fewer_dimensions():
+    z = torch.randn(2000, 8)
+    flat = z.clone()
+    flat[:, 4:] = 0.01 * flat[:, 4:]
+    assert gaussian_entropy(flat) < gaussian_entropy(z) - 4 * math.log(50)
+
+
+def test_monitor_records_the_initial_state_and_each_epoch():
+    z, y = _blobs()
+    mon = Monitor(lambda: z, k=3, labels=y)
+    mon(-1)
+    mon(0)
+    assert [h["epoch"] for h in mon.history] == [0, 1]
+    assert set(mon.history[0]) == {"epoch", "silhouette", "ami_seeds", "entropy", "ami_labels"}
