@@ -16,6 +16,7 @@ from torch import nn
 
 from .augment import Augment, normalize
 from .data import ImageData
+from .evaluate import extract_features
 from .models import make_backbone
 from .optim import LARS, lars_param_groups, warmup_cosine
 from .train import Amp, fit
@@ -112,11 +113,7 @@ def embedding_std(model: BYOL, x: torch.Tensor, mean, std, device: torch.device,
                   batch_size: int = 1024) -> float:
     """Mean over dimensions of the per-dimension std of the l2-normalised online projections of
     uint8 images ``x``: about 1/sqrt(out_dim) for well spread embeddings, 0 at collapse."""
-    was_training = model.training
-    model.eval()
-    z = torch.cat([model.online(normalize(x[i:i + batch_size].to(device), mean, std)).float()
-                   for i in range(0, len(x), batch_size)])
-    model.train(was_training)
+    z = extract_features(model.online, x, mean, std, device, batch_size)
     return F.normalize(z, dim=1).std(0).mean().item()
 
 

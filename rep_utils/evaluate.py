@@ -12,7 +12,8 @@ from .augment import normalize
 @torch.no_grad()
 def extract_features(backbone: nn.Module, x: torch.Tensor, mean, std, device: torch.device,
                      batch_size: int = 1024) -> torch.Tensor:
-    """Representations of uint8 images ``x`` (normalised, no augmentation), in eval mode."""
+    """Outputs of a network (a backbone's representations, a classifier's logits) for images
+    ``x`` (uint8, or float in [0, 1]), normalised, no augmentation, in eval mode, in batches."""
     was_training = backbone.training
     backbone.eval()
     out = [backbone(normalize(x[i:i + batch_size].to(device), mean, std)).float()

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from .augment import normalize
 from .data import ImageData
+from .evaluate import extract_features
 from .models import Classifier, SmallCNN
 from .sgld import sgld_sample
 from .train import Amp, fit
@@ -97,10 +98,7 @@ class NegativePool:
 
 @torch.no_grad()
 def predict_logits(model, x, mean, std, batch_size: int = 1000) -> torch.Tensor:
-    model.eval()
-    out = torch.cat([model(normalize(x[i:i + batch_size], mean, std)) for i in range(0, len(x), batch_size)])
-    model.train()
-    return out
+    return extract_features(model, x, mean, std, x.device, batch_size)
 
 
 def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint_prefix=None):

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from .augment import normalize
 from .data import ImageData
+from .evaluate import extract_features
 from .models import Classifier, make_backbone
 from .train import Amp, fit
 
@@ -32,11 +33,8 @@ class SupervisedConfig:
 @torch.no_grad()
 def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, mean, std,
              device: torch.device, batch_size: int = 1024) -> float:
-    model.eval()
-    correct = sum((model(normalize(x[i:i + batch_size].to(device), mean, std)).argmax(1).cpu()
-                   == y[i:i + batch_size]).sum().item() for i in range(0, len(x), batch_size))
-    model.train()
-    return correct / len(x)
+    logits = extract_features(model, x, mean, std, device, batch_size)
+    return (logits.argmax(1).cpu() == y).float().mean().item()
 
 
 def train_supervised(data: ImageData, cfg: SupervisedConfig, device: torch.device, seed: int = 0,
