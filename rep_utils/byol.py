@@ -104,7 +104,9 @@ class BYOLConfig:
         short = replace(cls(), base_lr=1.0, eta=0.02, weight_decay=1e-5, tau_base=0.99)
         return {"ci": replace(short, backbone="small_cnn", n_train=4096, n_test=1000, image_size=16, epochs=3,
                               batch_size=128, hidden_dim=512, out_dim=128, warmup_epochs=1),
-                "colab": replace(short, epochs=20, batch_size=256, warmup_epochs=2),
+                # 6 epochs x 3 runs: ~9 GFLOP per image per step, so ~1 min per epoch at the
+                # ~8 TFLOP/s a T4 sustains in fp16 (an estimate; see the chapter's runtime table)
+                "colab": replace(short, epochs=6, batch_size=256, warmup_epochs=1),
                 "full": cls()}[profile]
 
 
