@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .augment import Augment, normalize
 from .data import ImageData
 from .evaluate import extract_features
 from .models import make_backbone
-from .optim import LARS, lars_param_groups, warmup_cosine
-from .train import Amp, fit
+from .optim import LARS, lars_param_groups
+from .ssl import train_two_view
 
 
 def mlp(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:
@@ -120,41 +119,26 @@ def embedding_std(model: BYOL, x: torch.Tensor, mean, std, device: torch.device,
 
 
 def train_byol(data: ImageData, cfg: BYOLConfig, device: torch.device, seed: int = 0,
-               checkpoint=None, desc: str = "BYOL") -> tuple[BYOL, list[dict]]:
-    """Pre-train on ``data.x_train`` (labels unused). The history holds per epoch the loss, tau,
-    the learning rate and the std of the normalised test embeddings."""
+               checkpoint=None, desc: str = "BYOL", monitor=None) -> tuple[BYOL, list[dict]]:
+    """Pre-train on ``data.x_train`` (labels unused) with the shared two-view loop
+    (:func:`rep_utils.ssl.train_two_view`; ``monitor`` as there). The history holds per epoch
+    the loss, tau, the learning rate and the std of the normalised test embeddings."""
     torch.manual_seed(seed)
     encoder = make_backbone(cfg.backbone, data.x_train.shape[1])
     model = BYOL(encoder, cfg.hidden_dim, cfg.out_dim, cfg.predictor).to(device)
     online = nn.ModuleList([model.online, model.predictor])
     opt = LARS(lars_param_groups(online, cfg.weight_decay), lr=0.0, momentum=cfg.momentum,
                eta=cfg.eta)
-    amp = Amp(device)
-    views = [Augment(data.x_train.shape[-1], blur_p=b, solarize_p=s)
-             for b, s in zip(cfg.blur_p, cfg.solarize_p)]  # T and T' (App. B, Table 6)
-    x, (mean, std) = data.x_train.to(device), data.mean_std
-    steps_per_epoch = len(x) // cfg.batch_size
-    total, warmup = cfg.epochs * steps_per_epoch, round(cfg.warmup_epochs * steps_per_epoch)
-    peak_lr = cfg.base_lr * cfg.batch_size / 256
+    mean, std = data.mean_std
 
-    def step(idx, g):
-        k = int(model.k)
-        lr = peak_lr * warmup_cosine(k, total, warmup)
-        for group in opt.param_groups:
-            group["lr"] = lr
-        v1, v2 = (normalize(t(x[idx], g), mean, std) for t in views)
-        with amp.autocast():
-            loss = model.loss(v1, v2)
-        amp.step(loss, opt)
+    def after_step(k, total):
         tau = tau_schedule(k, total, cfg.tau_base, cfg.tau_end)
         model.update_target(tau)
-        model.k += 1
-        return {"loss": loss.detach(), "tau": tau, "lr": lr}
+        return {"tau": tau}
 
-    def monitor(epoch):
+    def z_std(epoch):
         return {"z_std": embedding_std(model, data.x_test, mean, std, device)}
 
-    history = fit({"model": model, "opt": opt, "amp": amp}, step, len(x), cfg.epochs,
-                  cfg.batch_size, seed, device, checkpoint, monitor, desc=desc,
-                  meta={**asdict(cfg), "data": data.describe(), "seed": seed})
+    history = train_two_view(model, opt, data, cfg, device, seed, checkpoint, desc, after_step,
+                             z_std, monitor)
     return model, history
