@@ -17,12 +17,15 @@ bound on the true entropy for that covariance.
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import numpy as np
 import torch
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_mutual_info_score, silhouette_score
+from torch import nn
+
+from .data import ImageData
+from .evaluate import extract_features, linear_probe
 
 
 def kmeans_labels(z: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -51,15 +54,24 @@ def label_free_metrics(z: torch.Tensor, k: int, labels: torch.Tensor | None = No
 
 
 class Monitor:
-    """A training callback: ``monitor(epoch)`` embeds the fixed evaluation set with ``embed()``,
-    records the metrics and returns them (pass it as ``fit(on_epoch_end=monitor)``). Call
-    ``monitor(-1)`` before training to record the initial network as epoch 0."""
+    """A training callback for :func:`rep_utils.ssl.train_two_view`: ``monitor(encoder, epoch)``
+    embeds the fixed evaluation set ``data.x_test`` (no augmentation), records S1, AMI(C1; C2)
+    and H(Z), and returns them; the training loop also calls it before the first update (epoch 0).
+    With ``probe=True`` it adds the label-using references, kept under their own keys:
+    ``ami_labels`` = AMI(C1; C_GT) on the same clustering, and ``linear_probe``, the test accuracy
+    of a linear classifier trained on the embedded ``data.x_train``."""
 
-    def __init__(self, embed: Callable[[], torch.Tensor], k: int, labels: torch.Tensor | None = None):
-        self.embed, self.k, self.labels = embed, k, labels
+    def __init__(self, data: ImageData, device: torch.device, k: int | None = None, probe: bool = True):
+        self.data, self.device, self.probe = data, device, probe
+        self.k = k or data.num_classes
         self.history: list[dict] = []
 
-    def __call__(self, epoch: int) -> dict:
-        metrics = label_free_metrics(self.embed(), self.k, self.labels)
+    def __call__(self, encoder: nn.Module, epoch: int) -> dict:
+        d, (mean, std) = self.data, self.data.mean_std
+        z = extract_features(encoder, d.x_test, mean, std, self.device)
+        metrics = label_free_metrics(z, self.k, d.y_test if self.probe else None)
+        if self.probe:
+            f_train = extract_features(encoder, d.x_train, mean, std, self.device)
+            metrics["linear_probe"] = linear_probe(f_train, d.y_train, z, d.y_test)
         self.history.append({"epoch": epoch + 1, **metrics})
         return metrics

@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 import torch
 from sklearn.metrics import silhouette_score
+from torch import nn
 
+from rep_utils.data import ImageData
+from rep_utils.evaluate import extract_features
 from rep_utils.monitor import Monitor, gaussian_entropy, label_free_metrics
 
 
@@ -50,10 +53,20 @@ def test_entropy_falls_when_embeddings_collapse_onto_fewer_dimensions():
     assert gaussian_entropy(flat) < gaussian_entropy(z) - 4 * math.log(50)
 
 
-def test_monitor_records_the_initial_state_and_each_epoch():
-    z, y = _blobs()
-    mon = Monitor(lambda: z, k=3, labels=y)
-    mon(-1)
-    mon(0)
-    assert [h["epoch"] for h in mon.history] == [0, 1]
-    assert set(mon.history[0]) == {"epoch", "silhouette", "ami_seeds", "entropy", "ami_labels"}
+def test_monitor_records_label_free_metrics_apart_from_the_label_using_ones():
+    """An 'encoder' that reads out the class: clusters match the labels, the probe is exact."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(120) % 3
+    x = (40 + 80 * y[:, None, None, None] + torch.randint(0, 5, (120, 1, 4, 4), generator=g)).to(torch.uint8)
+    data = ImageData("mnist", "toy", x[:90], y[:90], x[90:], y[90:], ["a", "b", "c"])
+    encoder = nn.Flatten()
+    mon = Monitor(data, torch.device("cpu"))
+    first = mon(encoder, -1)
+    assert mon.k == 3 and [h["epoch"] for h in mon.history] == [0]
+    assert set(first) == {"silhouette", "ami_seeds", "entropy", "ami_labels", "linear_probe"}
+    assert first["ami_labels"] == pytest.approx(1.0) and first["linear_probe"] == 1.0
+    z = extract_features(encoder, data.x_test, *data.mean_std, torch.device("cpu"))
+    assert first["silhouette"] == pytest.approx(label_free_metrics(z, 3)["silhouette"])
+    blind = Monitor(data, torch.device("cpu"), k=2, probe=False)
+    assert set(blind(encoder, 0)) == {"silhouette", "ami_seeds", "entropy"}
+    assert blind.history[0]["epoch"] == 1

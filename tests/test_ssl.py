@@ -1,0 +1,70 @@
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from rep_utils.data import ImageData
+from rep_utils.simclr import SimCLR
+from rep_utils.ssl import train_two_view
+
+CPU = torch.device("cpu")
+
+
+@dataclass
+class _Cfg:
+    epochs: int = 8
+    batch_size: int = 32
+    base_lr: float = 0.4
+    warmup_epochs: float = 1
+    blur_p: tuple = (0.0, 0.0)
+    solarize_p: tuple = (0.0, 0.0)
+
+
+def _data():
+    """96 8x8 grey images of 4 bar patterns with noise."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(96) % 4
+    x = torch.zeros(96, 1, 8, 8)
+    for c in range(4):
+        x[y == c, :, 2 * c:2 * c + 2, :] = 1.0
+    x = ((0.8 * x + 0.2 * torch.rand(x.shape, generator=g)) * 255).to(torch.uint8)
+    return ImageData("mnist", "toy", x, y, x[:32], y[:32], list("abcd"))
+
+
+class _Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU())
+        self.feature_dim = 16
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def test_hooks_schedule_and_falling_loss():
+    torch.manual_seed(0)
+    model = SimCLR(_Encoder(), hidden_dim=16, out_dim=8, temperature=0.5)
+    opt = torch.optim.SGD([{"params": model.encoder.parameters()},
+                           {"params": model.projector.parameters(), "fixed_lr": True}], lr=0.0, momentum=0.9)
+    cfg, seen, lrs = _Cfg(), [], []
+
+    def after_step(k, total):
+        seen.append((k, total))
+        lrs.append([g["lr"] for g in opt.param_groups])
+        return {"extra": float(k)}
+
+    def monitor(encoder, epoch):
+        assert encoder is model.encoder
+        return {"probe": float(epoch)}
+
+    history = train_two_view(model, opt, _data(), cfg, CPU, 0, None, "toy", after_step,
+                             lambda epoch: {"own": 1.0}, monitor)
+    total = cfg.epochs * 3  # 96 / 32 steps per epoch
+    assert seen == [(k, total) for k in range(total)] and int(model.k) == total
+    assert history[0] == {"epoch": 0, "probe": -1.0}  # before the first update
+    assert [h["epoch"] for h in history] == list(range(cfg.epochs + 1))
+    assert history[1]["probe"] == 0.0 and history[1]["own"] == 1.0 and history[1]["extra"] == 1.0
+    peak = cfg.base_lr * cfg.batch_size / 256
+    assert lrs[0] == [0.0, peak] and lrs[3] == [peak, peak]  # warm-up over 3 steps; projector fixed
+    assert 0 < lrs[-1][0] < 0.01 * peak and lrs[-1][1] == peak
+    assert history[-1]["loss"] < history[1]["loss"] - 0.2
