@@ -9,6 +9,7 @@ here are ours and the chapter lists them.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 
 import torch
@@ -17,13 +18,15 @@ import torch.nn.functional as F
 from .augment import normalize
 from .data import ImageData
 from .evaluate import extract_features
-from .models import Classifier, SmallCNN
+from .models import Classifier, SmallCNN, make_backbone
 from .sgld import sgld_sample
 from .train import Amp, fit
 
 
 @dataclass
 class ICNConfig:
+    dataset: str = "mnist"  # or "cifar10"
+    backbone: str = "small_cnn"  # or "resnet18" (rep_utils.models.ResNet18Cifar, for 32x32 colour images)
     width: int = 32  # SmallCNN channels (32, 64, 128 at the default)
     n_train: int | None = None  # None: all the training images that were loaded
     n_test: int | None = None
@@ -41,11 +44,31 @@ class ICNConfig:
     introspective: bool = True  # False: the same CNN, same schedule, real images only (the baseline)
 
     @classmethod
-    def for_profile(cls, profile: str) -> "ICNConfig":
-        return {"ci": replace(cls(), n_train=1000, n_test=1000, width=16, rounds=3, lr=2e-3,
-                              batch_size=32, neg_batch=16, neg_per_class=10, sgld_steps=20),
-                "colab": replace(cls(), n_train=5000, n_test=None),
-                "full": replace(cls(), rounds=10, epochs_per_round=3)}[profile]
+    def for_profile(cls, profile: str, dataset: str = "mnist") -> "ICNConfig":
+        """MNIST: the small CNN. CIFAR-10: the CIFAR ResNet-18 in colab/full (the paper used a ResNet-32);
+        its ci config keeps the small CNN so that it runs on a CPU."""
+        ci = replace(cls(), n_train=1000, n_test=1000, width=16, rounds=3, lr=2e-3,
+                     batch_size=32, neg_batch=16, neg_per_class=10, sgld_steps=20)
+        return {("mnist", "ci"): ci,
+                ("mnist", "colab"): replace(cls(), n_train=5000, n_test=None),
+                ("mnist", "full"): replace(cls(), rounds=10, epochs_per_round=3),
+                ("cifar10", "ci"): replace(ci, dataset="cifar10"),
+                ("cifar10", "colab"): replace(cls(), dataset="cifar10", backbone="resnet18", n_train=10000,
+                                              n_test=None, rounds=4, epochs_per_round=4, batch_size=128),
+                ("cifar10", "full"): replace(cls(), dataset="cifar10", backbone="resnet18", rounds=10,
+                                             epochs_per_round=10, batch_size=128),
+                }[dataset, profile]
+
+    def network(self, in_channels: int, num_classes: int) -> Classifier:
+        """The CNN with K + 1 outputs (the last one is the pseudo-negative class)."""
+        backbone = (SmallCNN(in_channels, self.width) if self.backbone == "small_cnn"
+                    else make_backbone(self.backbone, in_channels))
+        return Classifier(backbone, num_classes + 1)
+
+    def with_labels(self, n: int, n_ref: int) -> "ICNConfig":
+        """Train on ``n`` labelled images with as many optimisation steps per round as on ``n_ref``."""
+        steps = self.epochs_per_round * (n_ref // self.batch_size)
+        return replace(self, n_train=n, epochs_per_round=math.ceil(steps / (n // self.batch_size)))
 
 
 def log_ratio(logits: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -107,7 +130,7 @@ def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint
     statistics. ``introspective=False`` trains the same CNN on the same schedule without negatives."""
     torch.manual_seed(seed)
     K, shape, (mean, std) = data.num_classes, data.x_train.shape[1:], data.mean_std
-    model = Classifier(SmallCNN(shape[0], cfg.width), K + 1).to(device)
+    model = cfg.network(shape[0], K).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     amp = Amp(device)  # mixed precision for training only; synthesis runs in full precision
     x, y = data.x_train.to(device), data.y_train.to(device)
@@ -134,7 +157,9 @@ def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint
         amp.step(loss, opt)
         return {"loss": loss.detach()}
 
-    def evaluate(epoch):
+    def evaluate(epoch):  # at the end of each round
+        if epoch < cfg.epochs_per_round - 1:
+            return {}
         err = (predict_logits(model, x_test, mean, std)[:, :K].argmax(1) != y_test).float().mean()
         return {"test_err": err.item()}
 

@@ -1,10 +1,12 @@
 import math
+from dataclasses import replace
 
 import torch
 from torch.distributions import Categorical
 
 from rep_utils.augment import normalize
 from rep_utils.data import ImageData
+from rep_utils.models import ResNet18Cifar
 from rep_utils.icn import (ICNConfig, NegativePool, icn_loss, log_ratio, noise_reference,
                            synthesize, train_icn)
 
@@ -97,3 +99,46 @@ def test_baseline_has_the_same_network_and_schedule_without_negatives():
     model, history, pool, stats = train_icn(data, cfg, CPU, seed=0)
     assert len(history) == 2 and len(pool) == 0 and stats == []
     assert model.head.out_features == 3
+
+
+def test_with_labels_keeps_the_number_of_optimisation_steps_per_round():
+    cfg = ICNConfig(batch_size=32, epochs_per_round=2)  # 1,000 images: 31 steps an epoch, 62 a round
+    small = cfg.with_labels(100, 1000)  # 3 steps an epoch
+    assert small.n_train == 100 and small.epochs_per_round == 21  # 63 steps: the fewest that reach 62
+    assert cfg.with_labels(1000, 1000) == replace(cfg, n_train=1000)
+
+
+def test_profiles_per_dataset():
+    for profile in ("ci", "colab", "full"):
+        assert ICNConfig.for_profile(profile).dataset == "mnist"
+        assert ICNConfig.for_profile(profile, "cifar10").dataset == "cifar10"
+    assert ICNConfig.for_profile("ci", "cifar10").backbone == "small_cnn"  # CPU-sized
+
+
+def test_cifar_colab_network_classifies_and_is_sampled_on_colour_images():
+    """The colab/full CIFAR-10 network (the CIFAR ResNet-18, K + 1 outputs) on 32x32 colour images."""
+    torch.manual_seed(0)
+    cfg = replace(ICNConfig.for_profile("colab", "cifar10"), sgld_steps=1, step_size=0.01, noise_std=0.0)
+    net = cfg.network(3, 10).eval()
+    assert isinstance(net.backbone, ResNet18Cifar) and net.head.out_features == 11
+    x0 = torch.rand(2, 3, 32, 32)
+    k = torch.tensor([3, 7])
+    mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+    x = synthesize(net, k, x0, cfg, mean, std)
+    net.eval()  # synthesize puts the network back in training mode
+    ratio = lambda z: log_ratio(net(normalize(z, mean, std)), k)  # noqa: E731
+    assert x.shape == x0.shape and (ratio(x) > ratio(x0)).all()  # one small step uphill
+
+
+def test_the_loop_runs_on_cifar_shaped_data():
+    """The ci CIFAR-10 configuration (small CNN on 3x32x32 images), shrunk to a few images."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (48, 3, 32, 32), generator=g, dtype=torch.uint8)
+    y = torch.arange(48) % 10
+    data = ImageData("cifar10", "toy", x[:32], y[:32], x[32:], y[32:], [str(i) for i in range(10)])
+    cfg = replace(ICNConfig.for_profile("ci", "cifar10"), n_train=None, n_test=None, width=8, rounds=2,
+                  epochs_per_round=1, batch_size=16, neg_batch=4, neg_per_class=2, sgld_steps=3)
+    model, history, pool, stats = train_icn(data, cfg, CPU, seed=0)
+    assert pool.x.shape == (40, 3, 32, 32) and 0 <= pool.x.min() and pool.x.max() <= 1
+    assert all(math.isfinite(h["loss"]) for h in history) and "test_err" in history[-1]
+    assert stats[0]["score_synth"] > stats[0]["score_noise"]
