@@ -13,16 +13,22 @@ replay buffer) against representation collapse, an invariance term across two au
 cluster collapse. The invariance and uniformity forms follow the author's later code
 (CPLearn's ``gedi_nogen``); the energy and the sampler follow JEM (Grathwohl et al., 2019),
 because the paper's own equations and code could not be read.
+
+The same code runs on 2-D points (an MLP encoder, views by Gaussian noise) and on images (a
+``rep_utils.models`` backbone, views by ``rep_utils.augment.Augment``, pixels scaled to [-1, 1] and
+Langevin chains in image space, as in JEM).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .augment import Augment, normalize
+from .models import SmallCNN, make_backbone
 from .sgld import ReplayBuffer, sgld_sample
 from .train import fit
 
@@ -31,7 +37,8 @@ from .train import fit
 class GEDIConfig:
     """2-D toy setting (moons, circles). ``gen``/``inv``/``prior`` switch the three terms."""
 
-    hidden: int = 128  # encoder MLP 2 -> hidden -> hidden (SiLU), linear projector to n_clusters
+    backbone: str = "mlp"  # "mlp": 2 -> hidden -> hidden (SiLU); else a rep_utils.models backbone
+    hidden: int = 128
     n_clusters: int = 2
     tau: float = 0.1  # logit temperature (CPLearn's gedi_nogen)
     gen: bool = True
@@ -41,7 +48,8 @@ class GEDIConfig:
     lambda_inv: float = 1.0
     lambda_prior: float = 1.0
     energy_l2: float = 0.1  # 0.1 * (E_data^2 + E_sample^2): JEM's advice against diverging energies
-    sigma: float = 0.3  # std of the Gaussian noise that makes the two views (data are standardised)
+    sigma: float = 0.3  # std of the Gaussian noise added to each view (data are standardised)
+    augment: Augment | None = None  # images: each view is augmented first (pixels in [0, 1])
     n_train: int = 2000
     iterations: int = 7000  # "7k iterations using Adam ... learning rate 1e-3" (paper, toy data)
     batch_size: int = 400
@@ -51,7 +59,7 @@ class GEDIConfig:
     sgld_noise: float = 0.05
     buffer_size: int = 10_000
     reinit: float = 0.05
-    box: float = 3.0  # chains start uniform in [-box, box]^2 and are clamped to it
+    box: float = 3.0  # chains start uniform in [-box, box]^dim and are clamped to it
     max_energy: float = 1e4  # divergence guard
 
     @classmethod
@@ -62,12 +70,55 @@ class GEDIConfig:
                 "full": cls()}[profile]
 
 
+@dataclass
+class GEDIImageConfig(GEDIConfig):
+    """Images: pixels scaled to [-1, 1]; the sampler, buffer and data noise are JEM's defaults
+    (SGLD step 1, noise 0.01, 20 steps, buffer 10,000 with 5% restarts from uniform noise, data
+    noise 0.03, Adam lr 1e-4, batch 64); c = 10 clusters for the 10 classes."""
+
+    backbone: str = "small_cnn"
+    width: int = 32  # SmallCNN channels (ignored by other backbones)
+    n_clusters: int = 10
+    lambda_inv: float = 5.0  # ours: at weight 1 the posteriors stay near uniform (a 3rd-party port uses 50 : 10)
+    sigma: float = 0.03
+    augment: Augment | None = field(default_factory=lambda: Augment(
+        size=28, crop_scale=(0.5, 1.0), flip_p=0.0, jitter_p=0.0, gray_p=0.0))
+    n_train: int | None = None  # None: every training image loaded
+    n_test: int | None = None
+    iterations: int = 20_000
+    batch_size: int = 64
+    lr: float = 1e-4
+    sgld_steps: int = 20
+    sgld_step_size: float = 1.0
+    sgld_noise: float = 0.01
+    box: float = 1.0
+
+    @classmethod
+    def for_profile(cls, profile: str, dataset: str = "mnist") -> "GEDIImageConfig":
+        if dataset == "cifar10":  # ResNet-18, CIFAR crops, flips and light colour jitter
+            base = replace(cls(), backbone="resnet18", augment=Augment(
+                size=32, crop_scale=(0.5, 1.0), jitter=(0.4, 0.4, 0.4, 0.1), jitter_p=0.1, gray_p=0.1))
+            return {"colab": replace(base, iterations=3000, sgld_steps=10, lr=3e-4), "full": base}[profile]
+        return {"ci": replace(cls(), width=8, n_train=2000, n_test=2000, iterations=100, batch_size=40,
+                              lr=2e-3, sgld_steps=5, buffer_size=500),
+                "colab": replace(cls(), iterations=4000, lr=3e-4),
+                "full": cls()}[profile]
+
+
 class GEDI(nn.Module):
-    def __init__(self, cfg: GEDIConfig, in_dim: int = 2):
+    """Encoder f and linear projector g; ``forward`` gives the cluster logits."""
+
+    def __init__(self, cfg: GEDIConfig, in_shape: tuple[int, ...] = (2,)):
         super().__init__()
-        h = cfg.hidden
-        self.encoder = nn.Sequential(nn.Linear(in_dim, h), nn.SiLU(), nn.Linear(h, h), nn.SiLU())
-        self.projector = nn.Linear(h, cfg.n_clusters)
+        if cfg.backbone == "mlp":
+            h = cfg.hidden
+            self.encoder = nn.Sequential(nn.Linear(in_shape[0], h), nn.SiLU(), nn.Linear(h, h), nn.SiLU())
+        elif cfg.backbone == "small_cnn":
+            self.encoder = SmallCNN(in_shape[0], cfg.width)
+        else:
+            self.encoder = make_backbone(cfg.backbone, in_shape[0])
+        feature_dim = getattr(self.encoder, "feature_dim", cfg.hidden)
+        self.projector = nn.Linear(feature_dim, cfg.n_clusters)
         self.tau = cfg.tau
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -112,10 +163,22 @@ def check_energy(e: torch.Tensor, limit: float, step: int) -> None:
             "with another seed.")
 
 
-def make_buffer(cfg: GEDIConfig, dim: int, device, g: torch.Generator | None = None) -> ReplayBuffer:
-    """Persistent chains started uniformly in the box [-box, box]^dim (JEM: 5% restarted each draw)."""
+def scale_pixels(x: torch.Tensor) -> torch.Tensor:
+    """Images (uint8, or float in [0, 1]) to [-1, 1], the range in which JEM's sampler settings apply."""
+    half = (0.5,) * x.shape[1]
+    return normalize(x, half, half)
+
+
+def make_views(x: torch.Tensor, cfg: GEDIConfig, g: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
+    """Two views x', x'' of a batch: each augmented (images) and given Gaussian noise of std sigma."""
+    x1, x2 = (scale_pixels(cfg.augment((x + 1) / 2, g)) for _ in range(2)) if cfg.augment is not None else (x, x)
+    return tuple(v + cfg.sigma * torch.randn(v.shape, device=v.device, generator=g) for v in (x1, x2))
+
+
+def make_buffer(cfg: GEDIConfig, shape: tuple[int, ...], device, g: torch.Generator | None = None) -> ReplayBuffer:
+    """Persistent chains started uniformly in the box [-box, box]^shape (JEM: 5% restarted each draw)."""
     def init(n, gen):
-        return (2 * torch.rand(n, dim, device=device, generator=gen) - 1) * cfg.box
+        return (2 * torch.rand(n, *shape, device=device, generator=gen) - 1) * cfg.box
     return ReplayBuffer(init, cfg.buffer_size, cfg.reinit, g)
 
 
@@ -124,19 +187,20 @@ def gedi_loss(model: GEDI, x: torch.Tensor, buffer: ReplayBuffer, cfg: GEDIConfi
     """The negative lower bound on a batch ``x``: the enabled terms, weighted, and their values."""
     if not (cfg.gen or cfg.inv or cfg.prior):
         raise ValueError("GEDIConfig switches off all three terms (gen, inv, prior): nothing to train.")
-    v1 = x + cfg.sigma * torch.randn(x.shape, device=x.device, generator=g)  # two noisy views x', x''
-    v2 = x + cfg.sigma * torch.randn(x.shape, device=x.device, generator=g)
-    z1, z2 = model(v1), model(v2)
-    terms = {"inv": invariance_loss(z1, z2), "prior": uniformity_loss(z1)}  # both logged always
-    e = energy(z1)
-    if cfg.gen:
+    batch = list(make_views(x, cfg, g))
+    if cfg.gen:  # negatives: a few Langevin steps on -E from the replay buffer (JEM's PCD)
         x0, idx = buffer.draw(len(x), g)
-        model.eval()
+        model.eval()  # BatchNorm in inference mode while sampling
         xs = sgld_sample(lambda u: -model.energy(u), x0, cfg.sgld_steps, cfg.sgld_step_size,
                          cfg.sgld_noise, clamp=(-cfg.box, cfg.box), g=g)
         model.train()
         buffer.push(xs, idx)
-        e_s = model.energy(xs)
+        batch.append(xs)
+    z = model(torch.cat(batch)).split(len(x))  # one pass: BatchNorm sees views and samples together
+    terms = {"inv": invariance_loss(z[0], z[1]), "prior": uniformity_loss(z[0])}  # both logged always
+    e = energy(z[0])
+    if cfg.gen:
+        e_s = energy(z[2])
         terms["gen"] = generative_loss(e, e_s, cfg.energy_l2)
         e = torch.cat([e, e_s])
     check_energy(e, cfg.max_energy, step)
@@ -147,11 +211,12 @@ def gedi_loss(model: GEDI, x: torch.Tensor, buffer: ReplayBuffer, cfg: GEDIConfi
 
 def train_gedi(x: torch.Tensor, cfg: GEDIConfig, device, seed: int = 0, checkpoint=None,
                on_epoch_end=None) -> tuple[GEDI, ReplayBuffer, list[dict]]:
-    """Adam on the GEDI loss for ``cfg.iterations`` steps over the unlabelled points ``x``."""
+    """Adam on the GEDI loss for ``cfg.iterations`` steps over the unlabelled inputs ``x``
+    (2-D points, or images already scaled to [-1, 1] with :func:`scale_pixels`)."""
     torch.manual_seed(seed)
-    model = GEDI(cfg, x.shape[1]).to(device)
+    model = GEDI(cfg, x.shape[1:]).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    buffer = make_buffer(cfg, x.shape[1], device, torch.Generator(device).manual_seed(seed))
+    buffer = make_buffer(cfg, x.shape[1:], device, torch.Generator(device).manual_seed(seed))
     x, it = x.to(device), 0
 
     def step(idx, g):
@@ -170,25 +235,48 @@ def train_gedi(x: torch.Tensor, cfg: GEDIConfig, device, seed: int = 0, checkpoi
 
 
 @torch.no_grad()
-def triad_diagnostics(model: GEDI, x: torch.Tensor, cfg: GEDIConfig, g: torch.Generator | None = None) -> dict:
-    """One number per failure mode, on points ``x``.
+def predict(model: GEDI, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """Cluster logits of inputs ``x`` (model space) in eval mode, in batches."""
+    was_training = model.training
+    model.eval()
+    z = torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+    model.train(was_training)
+    return z
 
-    - ``density_auroc``: how well -E(x) tells the data from uniform points in the box (0.5: the
-      model ignores where the data lie: what the generative term adds to the representation);
-    - ``largest_cluster``: the share of points in the most used cluster (1.0: cluster collapse);
-    - ``view_agreement``: the chance that two noisy views, each given a cluster drawn from its
-      posterior, get the same one (1/c: labels are arbitrary, free to permute across views)."""
+
+def energy_auroc(e_in: torch.Tensor, e_out: torch.Tensor) -> float:
+    """Out-of-distribution detection with -E(x) as the score: AUROC of in- (1) against out- (0) inputs."""
     from sklearn.metrics import roc_auc_score
 
-    model.eval()
-    z = model(x)
-    a = z.argmax(1)
-    v1, v2 = (x + cfg.sigma * torch.randn(x.shape, device=x.device, generator=g) for _ in range(2))
+    scores = torch.cat([-e_in, -e_out]).cpu().numpy()
+    return float(roc_auc_score([1] * len(e_in) + [0] * len(e_out), scores))
+
+
+def cluster_scores(assigned: torch.Tensor, labels: torch.Tensor, k: int) -> dict:
+    """NMI of clusters against classes, and accuracy after the best one-to-one renaming of the k
+    clusters to classes (Hungarian algorithm): the two numbers clustering papers report."""
+    from scipy.optimize import linear_sum_assignment
+    from sklearn.metrics import normalized_mutual_info_score
+
+    a, y = assigned.cpu().numpy(), labels.cpu().numpy()
+    counts = torch.zeros(k, int(y.max()) + 1)
+    counts.index_put_((torch.as_tensor(a), torch.as_tensor(y)), torch.ones(len(a)), accumulate=True)
+    rows, cols = linear_sum_assignment(counts.numpy(), maximize=True)
+    return {"nmi": float(normalized_mutual_info_score(y, a)), "acc": float(counts[rows, cols].sum() / len(a))}
+
+
+@torch.no_grad()
+def triad_diagnostics(model: GEDI, x: torch.Tensor, cfg: GEDIConfig, g: torch.Generator | None = None) -> dict:
+    """One number per failure mode, on inputs ``x``.
+
+    - ``density_auroc``: how well -E(x) tells the data from uniform noise in the box (0.5: the
+      model ignores where the data lie: what the generative term adds to the representation);
+    - ``largest_cluster``: the share of points in the most used cluster (1.0: cluster collapse);
+    - ``view_agreement``: the chance that two views, each given a cluster drawn from its
+      posterior, get the same one (1/c: labels are arbitrary, free to permute across views)."""
+    z = predict(model, x)
+    v1, v2 = make_views(x, cfg, g)
     noise = (2 * torch.rand(x.shape, device=x.device, generator=g) - 1) * cfg.box
-    scores = torch.cat([-energy(z), -model.energy(noise)]).cpu()
-    labels = torch.cat([torch.ones(len(x)), torch.zeros(len(noise))])
-    out = {"density_auroc": roc_auc_score(labels, scores),
-           "largest_cluster": torch.bincount(a, minlength=cfg.n_clusters).max().item() / len(x),
-           "view_agreement": (model(v1).softmax(1) * model(v2).softmax(1)).sum(1).mean().item()}
-    model.train()
-    return out
+    return {"density_auroc": energy_auroc(energy(z), energy(predict(model, noise))),
+            "largest_cluster": torch.bincount(z.argmax(1), minlength=cfg.n_clusters).max().item() / len(x),
+            "view_agreement": (predict(model, v1).softmax(1) * predict(model, v2).softmax(1)).sum(1).mean().item()}

@@ -6,11 +6,13 @@ import torch
 from torch.distributions import Normal
 
 from rep_utils.data import toy_2d
-from rep_utils.gedi import (GEDI, GEDIConfig, check_energy, energy, gedi_loss, generative_loss,
-                            invariance_loss, make_buffer, train_gedi, uniformity_loss)
+from rep_utils.gedi import (GEDI, GEDIConfig, GEDIImageConfig, check_energy, cluster_scores, energy,
+                            energy_auroc, gedi_loss, generative_loss, invariance_loss, make_buffer,
+                            make_views, predict, scale_pixels, train_gedi, uniformity_loss)
 
 TINY = replace(GEDIConfig(), hidden=16, n_train=200, iterations=4, batch_size=50, sgld_steps=3,
                buffer_size=100)
+TINY_IMG = replace(GEDIImageConfig(), width=4, iterations=2, batch_size=8, sgld_steps=2, buffer_size=20)
 
 
 @pytest.fixture(autouse=True)
@@ -94,14 +96,14 @@ def test_divergence_guard_raises_and_names_the_knob():
     model = GEDI(TINY)
     with torch.no_grad():
         model.projector.weight.mul_(1e6)  # an exploded network
-    buffer = make_buffer(TINY, 2, "cpu")
+    buffer = make_buffer(TINY, (2,), "cpu")
     with pytest.raises(FloatingPointError, match="max_energy"):
         gedi_loss(model, torch.randn(10, 2), buffer, TINY, torch.Generator().manual_seed(0))
 
 
 def test_switches_select_the_terms_and_only_the_generative_term_runs_the_sampler():
     model, x = GEDI(TINY), torch.randn(10, 2)
-    buffer = make_buffer(TINY, 2, "cpu")
+    buffer = make_buffer(TINY, (2,), "cpu")
     before = buffer.samples.clone()
     cfg = replace(TINY, gen=False, lambda_inv=2.0, lambda_prior=3.0)
     loss, terms = gedi_loss(model, x, buffer, cfg, torch.Generator().manual_seed(0))
@@ -124,3 +126,82 @@ def test_training_runs_and_is_reproducible():
     assert all(math.isfinite(v) for h in h1 for v in h.values())
     assert torch.equal(b1.samples, b2.samples)
     assert all(torch.equal(p, q) for p, q in zip(m1.parameters(), m2.parameters()))
+
+
+def test_scale_pixels_maps_the_pixel_range_to_minus_one_one():
+    x = torch.tensor([0, 51, 255], dtype=torch.uint8).reshape(1, 1, 1, 3)
+    assert torch.allclose(scale_pixels(x).flatten(), torch.tensor([-1.0, 51 / 127.5 - 1, 1.0]))
+    assert torch.allclose(scale_pixels(x.float() / 255), scale_pixels(x))
+
+
+def test_image_views_are_augmented_pixels_plus_noise():
+    x = scale_pixels(torch.randint(0, 256, (6, 1, 28, 28), dtype=torch.uint8))
+    v1, v2 = make_views(x, replace(TINY_IMG, sigma=0.0), torch.Generator().manual_seed(0))
+    assert v1.shape == x.shape and v1.min() >= -1 and v1.max() <= 1
+    assert not torch.allclose(v1, v2)  # two independent augmentations
+    cfg = replace(TINY_IMG, augment=None, sigma=0.5)  # no augmentation: x plus N(0, sigma^2)
+    v1, v2 = make_views(x, cfg, torch.Generator().manual_seed(0))
+    assert (v1 - x).std().item() == pytest.approx(0.5, rel=0.05)
+
+
+def test_image_space_langevin_step_and_contrastive_divergence_by_hand():
+    """Encoder = flatten, so z = W x / tau and -E = logsumexp(z): the gradient of -E is
+    W^T softmax(z) / tau. One noise-free step of size eta from each buffer image x0 gives
+    clamp(x0 + eta W^T softmax(W x0 / tau) / tau, -1, 1), and the generative term is
+    mean E(data) - mean E(samples) + l2 (mean E(data)^2 + mean E(samples)^2)."""
+    cfg = replace(TINY_IMG, inv=False, prior=False, augment=None, sigma=0.0, sgld_steps=1,
+                  sgld_step_size=0.3, sgld_noise=0.0, buffer_size=10_000, reinit=0.0, tau=0.5)
+    model = GEDI(cfg, (1, 4, 4))
+    model.encoder = torch.nn.Flatten()
+    model.projector = torch.nn.Linear(16, cfg.n_clusters)
+    W, b = model.projector.weight.detach(), model.projector.bias.detach()
+    buffer = make_buffer(cfg, (1, 4, 4), "cpu", torch.Generator().manual_seed(1))
+    before = buffer.samples.clone()
+    assert before.shape == (10_000, 1, 4, 4) and before.abs().max() <= 1.0  # uniform in [-1, 1]
+    x = torch.rand(5, 1, 4, 4) * 2 - 1
+    _, terms = gedi_loss(model, x, buffer, cfg, torch.Generator().manual_seed(2))
+    changed = (buffer.samples != before).flatten(1).any(1)
+    assert changed.sum() == len(x)
+    x0 = before[changed].flatten(1)
+    p = ((x0 @ W.T + b) / cfg.tau).softmax(1)
+    x1 = (x0 + cfg.sgld_step_size * p @ W / cfg.tau).clamp(-1, 1)
+    assert torch.allclose(buffer.samples[changed].flatten(1), x1, atol=1e-5)
+
+    def e(u):
+        return -torch.logsumexp((u.flatten(1) @ W.T + b) / cfg.tau, 1)
+    e_d, e_s = e(x), e(x1)
+    expected = e_d.mean() - e_s.mean() + cfg.energy_l2 * (e_d.pow(2).mean() + e_s.pow(2).mean())
+    assert terms["gen"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_cluster_scores_by_hand():
+    assigned = torch.tensor([0, 0, 1, 1, 2, 2])
+    labels = torch.tensor([1, 1, 0, 0, 0, 2])
+    # best renaming: 0 -> 1, 1 -> 0, 2 -> 2 (class 0 is taken): 2 + 2 + 1 of 6 right
+    assert cluster_scores(assigned, labels, 3)["acc"] == pytest.approx(5 / 6)
+    perfect = cluster_scores(torch.tensor([2, 2, 0, 1]), torch.tensor([0, 0, 1, 2]), 3)
+    assert perfect["nmi"] == pytest.approx(1.0) and perfect["acc"] == pytest.approx(1.0)
+    one = cluster_scores(torch.zeros(4, dtype=torch.long), torch.tensor([0, 1, 0, 1]), 2)
+    assert one["nmi"] == pytest.approx(0.0, abs=1e-9) and one["acc"] == pytest.approx(0.5)
+
+
+def test_energy_auroc_by_hand():
+    # scores -E: in (0, -1), out (-2, -0.5): 3 of the 4 (in, out) pairs are ordered right
+    assert energy_auroc(torch.tensor([0.0, 1.0]), torch.tensor([2.0, 0.5])) == pytest.approx(0.75)
+    assert energy_auroc(torch.tensor([-5.0]), torch.tensor([5.0])) == 1.0
+
+
+def test_image_training_runs_with_batchnorm_and_is_reproducible():
+    x = scale_pixels(torch.randint(0, 256, (24, 1, 28, 28), dtype=torch.uint8))
+    runs = [train_gedi(x, TINY_IMG, torch.device("cpu"), seed=3) for _ in range(2)]
+    (m1, b1, h1), (m2, b2, h2) = runs
+    assert all(math.isfinite(v) for h in h1 for v in h.values()) and "gen" in h1[-1]
+    assert b1.samples.shape == (20, 1, 28, 28) and b1.samples.abs().max() <= 1.0
+    assert torch.equal(b1.samples, b2.samples)
+    assert all(torch.equal(p, q) for p, q in zip(m1.parameters(), m2.parameters()))
+    m1.train()
+    z = predict(m1, x, batch_size=5)  # batches in eval mode = one pass in eval mode
+    assert m1.training
+    m1.eval()
+    with torch.no_grad():
+        assert torch.allclose(z, m1(x), atol=1e-5)
