@@ -229,7 +229,7 @@ def train_gedi(x: torch.Tensor, cfg: GEDIConfig, device, seed: int = 0, checkpoi
         return {"loss": loss.detach(), **terms}
 
     epochs = math.ceil(cfg.iterations / (len(x) // cfg.batch_size))
-    history = fit({"model": model, "opt": opt}, step, len(x), epochs, cfg.batch_size, seed, device,
+    history = fit({"model": model, "opt": opt, "buffer": buffer}, step, len(x), epochs, cfg.batch_size, seed, device,
                   checkpoint, on_epoch_end, desc="GEDI", meta={**asdict(cfg), "seed": seed})
     return model, buffer, history
 

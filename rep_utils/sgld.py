@@ -62,3 +62,9 @@ class ReplayBuffer:
 
     def push(self, x: torch.Tensor, idx: torch.Tensor) -> None:
         self.samples[idx] = x.detach().to(self.samples)
+
+    def state_dict(self) -> dict:  # so that a checkpoint keeps the chains (``train.fit``)
+        return {"samples": self.samples}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.samples = state["samples"].to(self.samples)

@@ -205,3 +205,22 @@ def test_image_training_runs_with_batchnorm_and_is_reproducible():
     m1.eval()
     with torch.no_grad():
         assert torch.allclose(z, m1(x), atol=1e-5)
+
+
+def test_an_interrupted_run_resumes_with_its_replay_buffer(tmp_path):
+    """The checkpoint holds the chains: stopping after epoch 1 and resuming ends where one
+    uninterrupted run ends."""
+    x = scale_pixels(torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8))
+    cfg = replace(TINY_IMG, iterations=6)  # 2 batches per epoch: 3 epochs
+    m_ref, b_ref, _ = train_gedi(x, cfg, torch.device("cpu"), seed=4)
+
+    def stop(epoch):
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return {}
+    ck = tmp_path / "gedi.pt"
+    with pytest.raises(KeyboardInterrupt):
+        train_gedi(x, cfg, torch.device("cpu"), seed=4, checkpoint=ck, on_epoch_end=stop)
+    m, b, h = train_gedi(x, cfg, torch.device("cpu"), seed=4, checkpoint=ck)
+    assert len(h) == 3 and torch.equal(b.samples, b_ref.samples)
+    assert all(torch.equal(p, q) for p, q in zip(m.parameters(), m_ref.parameters()))
