@@ -24,7 +24,6 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .augment import Augment, normalize
@@ -79,7 +78,7 @@ class GEDIImageConfig(GEDIConfig):
     backbone: str = "small_cnn"
     width: int = 32  # SmallCNN channels (ignored by other backbones)
     n_clusters: int = 10
-    lambda_inv: float = 5.0  # ours: at weight 1 the posteriors stay near uniform (a 3rd-party port uses 50 : 10)
+    lambda_inv: float = 5.0  # ours: at 1, posteriors stay near uniform (a 3rd-party port: 50 vs 10)
     sigma: float = 0.03
     augment: Augment | None = field(default_factory=lambda: Augment(
         size=28, crop_scale=(0.5, 1.0), flip_p=0.0, jitter_p=0.0, gray_p=0.0))
@@ -98,8 +97,8 @@ class GEDIImageConfig(GEDIConfig):
         if dataset == "cifar10":  # ResNet-18, CIFAR crops, flips and light colour jitter
             base = replace(cls(), backbone="resnet18", augment=Augment(
                 size=32, crop_scale=(0.5, 1.0), jitter=(0.4, 0.4, 0.4, 0.1), jitter_p=0.1, gray_p=0.1))
-            return {"colab": replace(base, iterations=3000, sgld_steps=10, lr=3e-4), "full": base}[profile]
-        return {"ci": replace(cls(), width=8, n_train=2000, n_test=2000, iterations=100, batch_size=40,
+            return {"colab": replace(base, iterations=1500, sgld_steps=5, lr=3e-4), "full": base}[profile]
+        return {"ci": replace(cls(), width=8, n_train=2000, n_test=2000, iterations=124, batch_size=32,
                               lr=2e-3, sgld_steps=5, buffer_size=500),
                 "colab": replace(cls(), iterations=4000, lr=3e-4),
                 "full": cls()}[profile]
@@ -171,11 +170,12 @@ def scale_pixels(x: torch.Tensor) -> torch.Tensor:
 
 def make_views(x: torch.Tensor, cfg: GEDIConfig, g: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
     """Two views x', x'' of a batch: each augmented (images) and given Gaussian noise of std sigma."""
-    x1, x2 = (scale_pixels(cfg.augment((x + 1) / 2, g)) for _ in range(2)) if cfg.augment is not None else (x, x)
+    x1, x2 = (x, x) if cfg.augment is None else (scale_pixels(cfg.augment((x + 1) / 2, g)) for _ in range(2))
     return tuple(v + cfg.sigma * torch.randn(v.shape, device=v.device, generator=g) for v in (x1, x2))
 
 
-def make_buffer(cfg: GEDIConfig, shape: tuple[int, ...], device, g: torch.Generator | None = None) -> ReplayBuffer:
+def make_buffer(cfg: GEDIConfig, shape: tuple[int, ...], device,
+                g: torch.Generator | None = None) -> ReplayBuffer:
     """Persistent chains started uniformly in the box [-box, box]^shape (JEM: 5% restarted each draw)."""
     def init(n, gen):
         return (2 * torch.rand(n, *shape, device=device, generator=gen) - 1) * cfg.box
@@ -229,8 +229,8 @@ def train_gedi(x: torch.Tensor, cfg: GEDIConfig, device, seed: int = 0, checkpoi
         return {"loss": loss.detach(), **terms}
 
     epochs = math.ceil(cfg.iterations / (len(x) // cfg.batch_size))
-    history = fit({"model": model, "opt": opt, "buffer": buffer}, step, len(x), epochs, cfg.batch_size, seed, device,
-                  checkpoint, on_epoch_end, desc="GEDI", meta={**asdict(cfg), "seed": seed})
+    history = fit({"model": model, "opt": opt, "buffer": buffer}, step, len(x), epochs, cfg.batch_size, seed,
+                  device, checkpoint, on_epoch_end, desc="GEDI", meta={**asdict(cfg), "seed": seed})
     return model, buffer, history
 
 
@@ -275,8 +275,8 @@ def triad_diagnostics(model: GEDI, x: torch.Tensor, cfg: GEDIConfig, g: torch.Ge
     - ``view_agreement``: the chance that two views, each given a cluster drawn from its
       posterior, get the same one (1/c: labels are arbitrary, free to permute across views)."""
     z = predict(model, x)
-    v1, v2 = make_views(x, cfg, g)
+    p1, p2 = (predict(model, v).softmax(1) for v in make_views(x, cfg, g))
     noise = (2 * torch.rand(x.shape, device=x.device, generator=g) - 1) * cfg.box
     return {"density_auroc": energy_auroc(energy(z), energy(predict(model, noise))),
             "largest_cluster": torch.bincount(z.argmax(1), minlength=cfg.n_clusters).max().item() / len(x),
-            "view_agreement": (predict(model, v1).softmax(1) * predict(model, v2).softmax(1)).sum(1).mean().item()}
+            "view_agreement": (p1 * p2).sum(1).mean().item()}
