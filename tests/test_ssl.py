@@ -68,3 +68,13 @@ def test_hooks_schedule_and_falling_loss():
     assert lrs[0] == [0.0, peak] and lrs[3] == [peak, peak]  # warm-up over 3 steps; projector fixed
     assert 0 < lrs[-1][0] < 0.01 * peak and lrs[-1][1] == peak
     assert history[-1]["loss"] < history[1]["loss"] - 0.2
+
+
+def test_resized_keeps_labels_and_matches_interpolate():
+    data = _data()
+    small = data.resized(4)
+    assert small.x_train.shape == (96, 1, 4, 4) and small.x_train.dtype == torch.uint8
+    assert torch.equal(small.y_train, data.y_train) and data.resized(8) is data
+    flat = ImageData("mnist", "toy", torch.full((3, 1, 8, 8), 77, dtype=torch.uint8), torch.arange(3),
+                     torch.full((2, 1, 8, 8), 200, dtype=torch.uint8), torch.arange(2), list("abc"))
+    assert (flat.resized(3).x_train == 77).all() and (flat.resized(3).x_test == 200).all()
