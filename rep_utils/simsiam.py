@@ -25,7 +25,7 @@ def negative_cosine(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 
 
 def projector(in_dim: int, dim: int) -> nn.Sequential:
-    """Sec. 4 (Baseline settings): 3 fc layers of width ``dim``, BN after each (also the output,
+    """Sec. 3 (Baseline settings): 3 fc layers of width ``dim``, BN after each (also the output,
     which has no ReLU)."""
     layers = []
     for d_in in (in_dim, dim):
@@ -34,7 +34,7 @@ def projector(in_dim: int, dim: int) -> nn.Sequential:
 
 
 def predictor(dim: int, hidden_dim: int) -> nn.Sequential:
-    """Sec. 4: a bottleneck of 2 fc layers, BN and ReLU on the hidden layer, none on the output."""
+    """Sec. 3: a bottleneck of 2 fc layers, BN and ReLU on the hidden layer, none on the output."""
     return nn.Sequential(nn.Linear(dim, hidden_dim, bias=False), nn.BatchNorm1d(hidden_dim),
                          nn.ReLU(inplace=True), nn.Linear(hidden_dim, dim))
 
@@ -59,7 +59,7 @@ class SimSiam(nn.Module):
 
 @dataclass
 class SimSiamConfig:
-    """``full``: the paper's optimiser (Sec. 4: SGD, lr 0.05 x batch/256, momentum 0.9, wd 1e-4,
+    """``full``: the paper's optimiser (Sec. 3: SGD, lr 0.05 x batch/256, momentum 0.9, wd 1e-4,
     cosine decay, predictor at a fixed lr as in the official code's ``--fix-pred-lr``)."""
 
     backbone: str = "resnet18"
