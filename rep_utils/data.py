@@ -105,7 +105,8 @@ def _from_torchvision(name: str, download: bool) -> ImageData:
                      *tensors(train), *tensors(test), classes)
 
 
-def _from_subset(name: str, folder: Path) -> ImageData:
+def _from_subset(name: str, folder: Path, where: str) -> ImageData:
+    """``where`` names the folder in messages without the machine's absolute path."""
     z = np.load(folder / f"{name}_subset.npz")
 
     def chw(x):
@@ -113,7 +114,7 @@ def _from_subset(name: str, folder: Path) -> ImageData:
         return (x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)).contiguous()
 
     classes = [str(c) for c in z["classes"]] if "classes" in z else [str(i) for i in range(10)]
-    return ImageData(name, f"offline reduced subset {folder / (name + '_subset.npz')}",
+    return ImageData(name, f"offline reduced subset {name}_subset.npz from {where}",
                      chw(z["x_train"]), torch.as_tensor(z["y_train"]),
                      chw(z["x_test"]), torch.as_tensor(z["y_test"]), classes)
 
@@ -129,7 +130,7 @@ def load_images(name: str, verbose: bool = True) -> ImageData:
             raise FileNotFoundError(
                 f"REP_DATA_DIR={env} has no {name}_subset.npz. Point REP_DATA_DIR at the folder that "
                 "holds the offline subsets (shared/data beside the repository), or unset it to download.")
-        data = _from_subset(name, folder)
+        data = _from_subset(name, folder, "REP_DATA_DIR")
     else:
         try:
             data = _from_torchvision(name, download=False)  # already cached
@@ -144,7 +145,7 @@ def load_images(name: str, verbose: bool = True) -> ImageData:
                     f"Cannot get {name}: no internet to download it, no cached copy in {DOWNLOAD_DIR}, "
                     f"and no offline subset {name}_subset.npz in REP_DATA_DIR or ../shared/data. "
                     "Connect to the internet, or set REP_DATA_DIR to the folder with the subsets.")
-            data = _from_subset(name, folder)
+            data = _from_subset(name, folder, "../shared/data")
     if verbose:
         print("Data:", data.describe())
     return data

@@ -28,7 +28,8 @@ def test_rep_data_dir_is_used_and_reported(offline, monkeypatch, capsys):
     assert d.x_train.shape == (20, 1, 28, 28) and d.x_train.dtype == torch.uint8
     assert d.y_test.tolist() == list(range(10))
     out = capsys.readouterr().out
-    assert "offline reduced subset" in out and "20 train / 10 test" in out
+    assert "offline reduced subset mnist_subset.npz from REP_DATA_DIR" in out and "20 train / 10 test" in out
+    assert str(offline) not in out  # no machine path in the committed outputs
 
 
 def test_rep_data_dir_without_the_file_says_what_to_do(offline, monkeypatch):
