@@ -44,3 +44,10 @@ def test_committed_outputs_are_a_clean_run(path):
     errors = [o for c in code for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert not errors, [o["ename"] for o in errors]
     assert any("Run record" in "".join(o.get("text", "")) for c in code for o in c.get("outputs", []))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_outputs_name_no_machine_path(path):
+    """Outputs and papermill metadata must not leak where a notebook was run."""
+    found = re.findall(r"(?:/tmp|/work|/home|/root|/Users)/[\w.-]+", path.read_text())
+    assert not found, found[:3]
