@@ -8,21 +8,13 @@ from torch import nn
 
 from rep_utils.byol import BYOL, BYOLConfig, regression_loss, tau_schedule
 from rep_utils.optim import LARS, lars_param_groups
+from conftest import TinyEncoder
 
-
-class _Encoder(nn.Module):
-    def __init__(self, d_in=6, d=5):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(d_in, d), nn.ReLU())
-        self.feature_dim = d
-
-    def forward(self, x):
-        return self.net(x)
 
 
 def _model(predictor=True):
     torch.manual_seed(0)
-    return BYOL(_Encoder(), hidden_dim=16, out_dim=4, predictor=predictor)
+    return BYOL(TinyEncoder(6, 5), hidden_dim=16, out_dim=4, predictor=predictor)
 
 
 def test_regression_loss_closed_form():
@@ -112,7 +104,7 @@ def test_loss_falls_on_toy_problem(one_thread):
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     centres = torch.tensor(rng.normal(size=(3, 6)), dtype=torch.float32) * 3
-    model = BYOL(_Encoder(6, 16), hidden_dim=32, out_dim=8)
+    model = BYOL(TinyEncoder(6, 16), hidden_dim=32, out_dim=8)
     opt = LARS(lars_param_groups(nn.ModuleList([model.online, model.predictor]), 1e-5), lr=0.5, eta=0.02)
     losses = []
     for k in range(300):

@@ -3,9 +3,9 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from rep_utils.simclr import SimCLR, SimCLRConfig, nt_xent
+from conftest import TinyEncoder
 
 
 def _nt_xent_numpy(z1, z2, tau):
@@ -55,19 +55,10 @@ def test_nt_xent_rewards_aligned_positives_and_is_symmetric():
     torch.testing.assert_close(nt_xent(z1, z2, 0.3), nt_xent(z2, z1, 0.3))
 
 
-class _Encoder(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(12, 6), nn.ReLU())
-        self.feature_dim = 6
-
-    def forward(self, x):
-        return self.net(x)
-
 
 def test_model_loss_uses_the_projector_and_both_views():
     torch.manual_seed(0)
-    model = SimCLR(_Encoder(), hidden_dim=16, out_dim=4, temperature=0.5)
+    model = SimCLR(TinyEncoder(12, 6), hidden_dim=16, out_dim=4, temperature=0.5)
     v1, v2 = torch.randn(8, 3, 2, 2), torch.randn(8, 3, 2, 2)
     z1, z2 = model.projector(model.encoder(torch.cat([v1, v2]))).chunk(2)
     torch.testing.assert_close(model.loss(v1, v2), nt_xent(z1, z2, 0.5))

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rep_utils.simsiam import SimSiam, SimSiamConfig, negative_cosine
+from conftest import TinyEncoder
 
 
 def test_negative_cosine_closed_form():
@@ -26,19 +27,10 @@ def test_stop_gradient_blocks_the_target_branch():
     assert g_z_free.abs().sum() > 0
 
 
-class _Encoder(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(12, 6), nn.ReLU())
-        self.feature_dim = 6
-
-    def forward(self, x):
-        return self.net(x)
-
 
 def _model():
     torch.manual_seed(0)
-    return SimSiam(_Encoder(), dim=8, pred_dim=3)
+    return SimSiam(TinyEncoder(12, 6), dim=8, pred_dim=3)
 
 
 def test_symmetric_loss_and_where_gradients_flow():

@@ -1,11 +1,11 @@
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from rep_utils.data import ImageData
 from rep_utils.simclr import SimCLR
 from rep_utils.ssl import train_two_view
+from conftest import TinyEncoder
 
 CPU = torch.device("cpu")
 
@@ -31,19 +31,10 @@ def _data():
     return ImageData("mnist", "toy", x, y, x[:32], y[:32], list("abcd"))
 
 
-class _Encoder(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU())
-        self.feature_dim = 16
-
-    def forward(self, x):
-        return self.net(x)
-
 
 def test_hooks_schedule_and_falling_loss():
     torch.manual_seed(0)
-    model = SimCLR(_Encoder(), hidden_dim=16, out_dim=8, temperature=0.5)
+    model = SimCLR(TinyEncoder(64, 16), hidden_dim=16, out_dim=8, temperature=0.5)
     opt = torch.optim.SGD([{"params": model.encoder.parameters()},
                            {"params": model.projector.parameters(), "fixed_lr": True}], lr=0.0, momentum=0.9)
     cfg, seen, lrs = _Cfg(), [], []
