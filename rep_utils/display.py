@@ -2,13 +2,13 @@
 
 - ``show_source(fn)``: a function's source, syntax-highlighted, so a chapter shows the code that
   actually runs.
-- ``glue(name, value)``: shows a value and, when myst-nb is installed (the book build), stores it
-  under ``name`` so a page's text can cite it as ``{glue:text}`name:.3f```: every number in the
-  prose comes from the run shown above it.
+- ``glue(name, value)``: one value stored for the prose, not shown (``rep_utils.report.glue``).
 """
 from __future__ import annotations
 
 import inspect
+
+from .report import glue as _glue
 
 
 def show_source(obj):
@@ -18,11 +18,4 @@ def show_source(obj):
 
 
 def glue(name: str, value) -> None:
-    if getattr(value, "ndim", None) == 0:  # NumPy / torch scalars: glue the plain number
-        value = value.item()
-    try:
-        from myst_nb import glue as _glue
-    except ImportError:  # Colab: no book tooling, just show it
-        print(f"{name} = {value}")
-        return
-    _glue(name, value, display=True)
+    _glue({name: value})

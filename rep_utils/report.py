@@ -1,0 +1,83 @@
+"""Reporting results in the book (defined in the Setup chapter): one convention for every chapter.
+
+- ``mean_std`` / ``pm``: mean and *sample* standard deviation over seeds (``ddof=1``), written
+  "m ± s"; the number of seeds is always stated beside it.
+- ``paired``: a per-seed paired comparison (difference, its standard error, paired t, two-sided p,
+  wins), as when two methods share seeds.
+- ``table``: rows of dicts rendered as a real table on the page (MyST markdown, math included).
+- ``glue``: values stored for the prose (``{glue:text}`name:.3f```) without being shown.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+
+def _plain(value):
+    """NumPy / torch scalars as plain Python numbers, so that glue formats them in the prose."""
+    return value.item() if getattr(value, "ndim", None) == 0 else value
+
+
+def mean_std(x: Iterable[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1; 0.0 for a single value)."""
+    a = np.asarray(list(x), dtype=float)
+    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+
+
+def pm(x: Iterable[float], fmt: str = ".2f", scale: float = 1.0) -> str:
+    """ "mean ± sample std" of ``x`` times ``scale`` (e.g. 100 for percentages)."""
+    m, s = mean_std(scale * v for v in x)
+    return f"{m:{fmt}} ± {s:{fmt}}"
+
+
+def paired(a: Sequence[float], b: Sequence[float]) -> dict:
+    """Paired comparison of ``a`` against ``b`` over shared seeds: mean difference ``a - b``, its
+    standard error, the paired t statistic, the two-sided p-value (Student's t, n - 1 degrees of
+    freedom) and the number of seeds in which ``a > b``."""
+    from scipy import stats
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    n = len(d)
+    if n < 2:
+        raise ValueError(f"paired() needs at least two seeds, got {n}.")
+    se = float(d.std(ddof=1) / math.sqrt(n))
+    t = float(d.mean() / se) if se > 0 else math.copysign(math.inf, d.mean()) if d.mean() else 0.0
+    p = float(2 * stats.t.sf(abs(t), n - 1)) if math.isfinite(t) else 0.0
+    return {"diff": float(d.mean()), "se": se, "t": t, "p": p, "wins": int((d > 0).sum()), "n": n}
+
+
+def _cell(v, fmt: str) -> str:
+    v = _plain(v)
+    if isinstance(v, float):
+        return f"{v:{fmt}}" if math.isfinite(v) else str(v)
+    return str(v).replace("|", "\\|").replace("\n", " ")
+
+
+def table(rows: Sequence[Mapping], columns: Sequence[str] | Mapping[str, str] | None = None,
+          fmt: str = ".3g"):
+    """``rows`` (dicts) as a table: ``columns`` picks and orders the keys (a mapping also renames
+    them to headers); floats use ``fmt``, strings are kept (so pre-formatted "m ± s" cells and
+    ``$math$`` pass through). Returns an IPython ``Markdown`` object: the cell's last expression."""
+    from IPython.display import Markdown
+
+    if not rows:
+        raise ValueError("table() got no rows.")
+    keys = list(columns or rows[0])
+    heads = [columns[k] for k in keys] if isinstance(columns, Mapping) else keys
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(_cell(r.get(k, ""), fmt) for k in keys) + " |" for r in rows]
+    return Markdown("\n".join(lines))
+
+
+def glue(values: Mapping | None = None, /, **named) -> None:
+    """Store values for the page's prose without displaying them: ``glue(acc=0.91)`` or, for
+    computed names, ``glue({f"acc_{k}": v for ...})``. Outside the book build (no myst-nb, e.g. on
+    Colab) there is nothing to store into, so it does nothing."""
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:
+        return
+    for name, value in {**(values or {}), **named}.items():
+        _glue(name, _plain(value), display=False)

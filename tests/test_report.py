@@ -1,0 +1,47 @@
+"""The reporting helpers against NumPy / SciPy computed independently."""
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from rep_utils import report
+
+
+def test_mean_std_is_the_sample_std():
+    x = [0.1, 0.4, 0.35, 0.2]
+    m, s = report.mean_std(x)
+    assert m == pytest.approx(np.mean(x)) and s == pytest.approx(np.std(x, ddof=1))
+    assert report.mean_std([2.0]) == (2.0, 0.0)
+    assert report.pm([0.1, 0.3], ".1f", scale=100) == f"20.0 ± {np.std([10, 30], ddof=1):.1f}"
+
+
+def test_paired_matches_scipy():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(1, 1, 7), rng.normal(0.5, 1, 7)
+    got = report.paired(a, b)
+    ref = stats.ttest_rel(a, b)
+    assert got["t"] == pytest.approx(ref.statistic) and got["p"] == pytest.approx(ref.pvalue)
+    assert got["diff"] == pytest.approx((a - b).mean())
+    assert got["se"] == pytest.approx(stats.sem(a - b))
+    assert got["wins"] == int((a > b).sum()) and got["n"] == 7
+    with pytest.raises(ValueError, match="two seeds"):
+        report.paired([1.0], [0.0])
+
+
+def test_table_renders_a_markdown_table():
+    md = report.table([{"method": "BYOL", "acc": 0.91234, "n": 3},
+                       {"method": "$\\tau=0$", "acc": float("nan"), "n": 2}],
+                      {"method": "method", "acc": "probe"}, fmt=".2f").data
+    assert md.splitlines() == ["| method | probe |", "|---|---|", "| BYOL | 0.91 |",
+                               "| $\\tau=0$ | nan |"]
+    with pytest.raises(ValueError):
+        report.table([])
+
+
+def test_glue_stores_plain_numbers_without_displaying(monkeypatch):
+    """A glued NumPy or torch scalar must format in the prose, and nothing is shown on the page."""
+    stored = []
+    monkeypatch.setattr("myst_nb.glue", lambda name, value, display=True: stored.append((name, value, display)))
+    report.glue({"a": np.float64(1.5)}, b=torch.tensor(2))
+    assert stored == [("a", 1.5, False), ("b", 2, False)]
+    assert [type(v) for _, v, _ in stored] == [float, int]
