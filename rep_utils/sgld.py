@@ -12,6 +12,8 @@ starts from earlier samples, except a fraction re-initialised from the reference
 """
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Callable
 
 import torch
@@ -27,15 +29,36 @@ def sgld_step(score: Score, x: torch.Tensor, step_size: float, noise_std: float,
     x = x.detach() + step_size * grad
     if noise_std > 0:
         x = x + noise_std * torch.randn(x.shape, device=x.device, dtype=x.dtype, generator=g)
+    if not torch.isfinite(x).all():  # before the clamp, which would hide an infinite step
+        raise FloatingPointError(
+            f"Langevin samples became non-finite (step_size={step_size:g}, noise_std={noise_std:g}): "
+            "the score's gradient exploded; lower the sampler's step size (GEDIConfig.sgld_step_size, "
+            "ICNConfig.step_size) or the learning rate of the model being sampled.")
     return x.clamp(*clamp) if clamp is not None else x
 
 
 def sgld_sample(score: Score, x0: torch.Tensor, steps: int, step_size: float, noise_std: float,
-                clamp: tuple[float, float] | None = None, g: torch.Generator | None = None) -> torch.Tensor:
-    """Run ``steps`` Langevin steps from ``x0`` and return the detached samples."""
+                clamp: tuple[float, float] | None = None, g: torch.Generator | None = None,
+                warn_pinned: float | None = None) -> torch.Tensor:
+    """Run ``steps`` Langevin steps from ``x0`` and return the detached samples.
+
+    ``warn_pinned``: warn when more than this share of the chains end with a coordinate on the
+    clamp's bounds (off by default: image pixels rightly sit at 0 or 1)."""
+    knobs = "(GEDIConfig.sgld_step_size / sgld_noise, ICNConfig.step_size / noise_std)"
+    if not (math.isfinite(step_size) and step_size > 0):
+        raise ValueError(f"Langevin step_size={step_size!r}: it must be finite and > 0 {knobs}.")
+    if not (math.isfinite(noise_std) and noise_std >= 0):
+        raise ValueError(f"Langevin noise_std={noise_std!r}: it must be finite and >= 0 {knobs}.")
     x = x0.detach()
     for _ in range(steps):
         x = sgld_step(score, x, step_size, noise_std, clamp, g)
+    if warn_pinned is not None and clamp is not None:
+        pinned = ((x <= clamp[0]) | (x >= clamp[1])).flatten(1).any(1).float().mean().item()
+        if pinned > warn_pinned:
+            warnings.warn(f"{pinned:.0%} of the Langevin chains end on the clamp's bounds {clamp}: the sampler "
+                          "is pushed out of the box, so its samples are not the model's; lower the step size "
+                          "or raise the noise (GEDIConfig.sgld_step_size, sgld_noise) or the box.",
+                          RuntimeWarning, stacklevel=2)
     return x.detach()
 
 

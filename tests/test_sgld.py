@@ -1,5 +1,7 @@
 import math
+import warnings
 
+import pytest
 import torch
 from torch.distributions import MultivariateNormal, Normal
 
@@ -64,3 +66,32 @@ def test_replay_buffer_reinitialises_the_given_fraction_and_stores_pushed_sample
     buf.push(torch.full((3, 2), 7.0), torch.tensor([4, 5, 6]))
     assert torch.equal(buf.samples[4:7], torch.full((3, 2), 7.0))
     assert torch.equal(buf.samples[7], torch.ones(2))
+
+
+@pytest.mark.parametrize("knob", ["step_size", "noise_std"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -0.1])
+def test_a_non_finite_or_negative_step_or_noise_raises_naming_the_knob(knob, bad):
+    args = {"step_size": 0.1, "noise_std": 0.1, knob: bad}
+    with pytest.raises(ValueError, match=knob):
+        sgld_sample(Normal(0.0, 1.0).log_prob, torch.zeros(4, 1), steps=2, **args)
+
+
+def test_non_finite_samples_raise_naming_the_step_size():
+    """A score whose gradient overflows: the step is infinite before the clamp could hide it."""
+    with pytest.raises(FloatingPointError, match="step size"):
+        sgld_sample(lambda x: (1e30 * x).exp().sum(1), torch.ones(4, 2), steps=3, step_size=1.0,
+                    noise_std=0.0, clamp=(-3.0, 3.0))
+
+
+def test_chains_pinned_to_the_box_warn_only_when_asked():
+    push_out = lambda x: 100 * x.sum(1)  # noqa: E731 - drives every chain to the upper bound
+    with pytest.warns(RuntimeWarning, match="100% of the Langevin chains"):
+        sgld_sample(push_out, torch.zeros(8, 2), steps=2, step_size=1.0, noise_std=0.0,
+                    clamp=(-3.0, 3.0), warn_pinned=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the default (pixels at the bounds are fine): silent
+        sgld_sample(push_out, torch.zeros(8, 2), steps=2, step_size=1.0, noise_std=0.0, clamp=(-3.0, 3.0))
+        # a Gaussian well inside the box: few chains touch it
+        sgld_sample(Normal(0.0, 0.5).log_prob, torch.zeros(500, 2), steps=50, step_size=0.01,
+                    noise_std=math.sqrt(0.02), clamp=(-3.0, 3.0), warn_pinned=0.5,
+                    g=torch.Generator().manual_seed(0))
