@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checks import validate_config
 from .data import ImageData
 from .evaluate import extract_features
 from .models import make_backbone
@@ -95,6 +96,8 @@ class BYOLConfig:
     tau_end: float = 1.0
     blur_p: tuple[float, float] = (0.0, 0.0)  # paper: (1.0, 0.1); dropped on 32x32 images
     solarize_p: tuple[float, float] = (0.0, 0.2)
+
+    __post_init__ = validate_config  # types and ranges checked when the config is built
 
     @classmethod
     def for_profile(cls, profile: str) -> "BYOLConfig":

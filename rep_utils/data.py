@@ -1,22 +1,29 @@
 """Datasets as in-memory uint8 tensors (defined in the Setup chapter).
 
-Where there is internet (Colab, a laptop) the full datasets come from torchvision and are cached.
-Offline, the reduced real subsets ``mnist_subset.npz`` / ``cifar10_subset.npz`` are read from the
-folder in ``REP_DATA_DIR`` (default: ``../shared/data`` beside the repository, when it exists).
-Every load prints which data it uses and how many images.
+Where there is internet (Colab, a laptop) the full datasets come from torchvision and are cached
+in ``REP_DOWNLOAD_DIR``. Offline, or when a download fails, they are read from the folder in
+``REP_DATA_DIR`` (default: ``../shared/data`` beside the repository, when it exists): the ``ci``
+profile reads the exact reduced subsets ``mnist_subset.npz`` / ``cifar10_subset.npz``, the
+``colab`` and ``full`` profiles the full-size copies ``mnist_full.npz`` (lossless) and
+``cifar10_jpeg.npz`` (a JPEG re-encoded copy, which every run names as such). Each file is checked
+against the sha256 of the data README. Every load prints which data it uses and how many images.
 
 Images stay uint8 ``[N, C, H, W]`` until a batch is on the device: a whole CIFAR-10 training set
 is 150 MB, so it fits on any GPU and batches need no DataLoader workers.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from .profiles import resolve_profile
 
 # Per-channel statistics of the full training sets (for input normalisation).
 STATS = {
@@ -25,6 +32,17 @@ STATS = {
 }
 _HOSTS = {"mnist": "ossci-datasets.s3.amazonaws.com", "cifar10": "www.cs.toronto.edu"}
 DOWNLOAD_DIR = Path(os.environ.get("REP_DOWNLOAD_DIR", Path.home() / ".cache" / "rep_utils" / "data"))
+# The offline files per dataset: (exact subset for ci, full-size copy for colab/full).
+OFFLINE = {"mnist": ("mnist_subset.npz", "mnist_full.npz"),
+           "cifar10": ("cifar10_subset.npz", "cifar10_jpeg.npz")}
+# sha256 and size in bytes, from the offline data's README.
+SHA256 = {
+    "mnist_subset.npz": ("fa7f2175828d7aedeaf30e670eb928aafae27193f7eded5a4221e78005034d9a", 4_511_810),
+    "cifar10_subset.npz": ("f4288f5eba6539ae9364bd70508941e1544f02297aba3b94cd60ca94a0f4e179", 17_265_849),
+    "mnist_full.npz": ("094b831e432331f1f6d6829ab9bfff4551410a81e1f816c9cce482d3e9b3ba57", 11_507_688),
+    "cifar10_jpeg.npz": ("f2e7ac6c408abcb00e52f2824f00bbdd8aff13d152f04b659b1dfd41fa5140e8", 18_385_973),
+}
+_verified: set[tuple[str, int, int]] = set()  # (path, size, mtime) already hashed in this process
 
 
 @dataclass
@@ -75,7 +93,7 @@ class ImageData:
 
 
 def offline_candidates() -> list[Path]:
-    """Folders searched for the offline subsets when ``REP_DATA_DIR`` is unset."""
+    """Folders searched for the offline files when ``REP_DATA_DIR`` is unset."""
     repo = Path(__file__).resolve().parents[1]
     return [repo.parent / "shared" / "data", Path.cwd().parent / "shared" / "data",
             Path.cwd().parent.parent / "shared" / "data"]
@@ -89,6 +107,54 @@ def has_internet(host: str, timeout: float = 3.0) -> bool:
         return False
 
 
+def verify(path: Path, where: str) -> None:
+    """Check ``path`` against its sha256 in :data:`SHA256` (hashed once per process)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key in _verified:
+        return
+    want, size = SHA256[path.name]
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    if h.hexdigest() != want:
+        state = (f"truncated: {st.st_size:,} of {size:,} bytes" if st.st_size < size
+                 else "corrupted or another version: its sha256 differs from the data README's")
+        raise OSError(f"{path.name} in {where} is {state}. Copy it again from the offline data "
+                      "folder (shared/data), or point REP_DATA_DIR at a folder with intact copies.")
+    _verified.add(key)
+
+
+def _chw(x) -> torch.Tensor:
+    x = torch.as_tensor(x)
+    return (x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)).contiguous()
+
+
+def _decode_jpeg(buf: np.ndarray, offsets: np.ndarray) -> torch.Tensor:
+    with warnings.catch_warnings():  # torchvision 0.29 marks its image codecs deprecated: still fine
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from torchvision.io import decode_jpeg
+    b = torch.from_numpy(buf)
+    return torch.stack(decode_jpeg([b[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]))
+
+
+def _from_file(name: str, path: Path, where: str) -> ImageData:
+    """``where`` names the folder in messages without the machine's absolute path."""
+    verify(path, where)
+    z = np.load(path)
+    classes = [str(c) for c in z["classes"]] if "classes" in z else [str(i) for i in range(10)]
+    if "train_jpeg" in z:
+        x_train, x_test = (_decode_jpeg(z[f"{s}_jpeg"], z[f"{s}_offsets"]) for s in ("train", "test"))
+        source = f"CIFAR-10 (JPEG re-encoded copy), offline {path.name} from {where}"
+    else:
+        x_train, x_test = _chw(z["x_train"]), _chw(z["x_test"])
+        kind = "full-size copy" if path.name.endswith("_full.npz") else "reduced subset"
+        source = f"offline {kind} {path.name} from {where}"
+    return ImageData(name, source, x_train, torch.as_tensor(z["y_train"]),
+                     x_test, torch.as_tensor(z["y_test"]), classes)
+
+
 def _from_torchvision(name: str, download: bool) -> ImageData:
     import torchvision
 
@@ -96,56 +162,66 @@ def _from_torchvision(name: str, download: bool) -> ImageData:
     train, test = (cls(DOWNLOAD_DIR, train=t, download=download) for t in (True, False))
 
     def tensors(ds):
-        x = torch.as_tensor(np.asarray(ds.data))
-        x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
-        return x.contiguous(), torch.as_tensor(np.asarray(ds.targets), dtype=torch.int64)
+        return _chw(np.asarray(ds.data)), torch.as_tensor(np.asarray(ds.targets), dtype=torch.int64)
 
     classes = [c.split(" - ")[-1] for c in train.classes]
-    return ImageData(name, f"full torchvision {name}, cached in {DOWNLOAD_DIR}",
+    return ImageData(name, f"full torchvision {name}, cached in REP_DOWNLOAD_DIR",
                      *tensors(train), *tensors(test), classes)
 
 
-def _from_subset(name: str, folder: Path, where: str) -> ImageData:
-    """``where`` names the folder in messages without the machine's absolute path."""
-    z = np.load(folder / f"{name}_subset.npz")
+def _offline(name: str, full_size: bool) -> ImageData | None:
+    """The offline copy the profile wants (the full-size one for colab/full, falling back to the
+    subset with a message), from ``REP_DATA_DIR`` or ``../shared/data``; None if there is none."""
+    env = os.environ.get("REP_DATA_DIR")
+    folders = [(Path(env).expanduser(), "REP_DATA_DIR")] if env else \
+        [(f, "../shared/data") for f in offline_candidates()]
+    wanted = OFFLINE[name][::-1] if full_size else OFFLINE[name][:1]
+    for file in wanted:
+        for folder, where in folders:
+            if (folder / file).is_file():
+                if full_size and file != wanted[0]:
+                    print(f"Note: no {wanted[0]} in {where}; using the reduced subset {file} instead.")
+                return _from_file(name, folder / file, where)
+    if env:
+        raise FileNotFoundError(
+            f"REP_DATA_DIR={env} has no {' or '.join(wanted)}. Point REP_DATA_DIR at the folder that "
+            "holds the offline data (shared/data beside the repository), or unset it to download.")
+    return None
 
-    def chw(x):
-        x = torch.as_tensor(x)
-        return (x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)).contiguous()
 
-    classes = [str(c) for c in z["classes"]] if "classes" in z else [str(i) for i in range(10)]
-    return ImageData(name, f"offline reduced subset {name}_subset.npz from {where}",
-                     chw(z["x_train"]), torch.as_tensor(z["y_train"]),
-                     chw(z["x_test"]), torch.as_tensor(z["y_test"]), classes)
+def load_images(name: str, profile: str | None = None, verbose: bool = True) -> ImageData:
+    """Load ``'mnist'`` or ``'cifar10'`` for ``profile`` (None: :func:`resolve_profile`'s choice).
 
-
-def load_images(name: str, verbose: bool = True) -> ImageData:
-    """Load ``'mnist'`` or ``'cifar10'``: full data online (or cached), the reduced subset offline."""
+    With ``REP_DATA_DIR`` set: its offline files. Otherwise the full torchvision data (cached, or
+    downloaded when there is internet); if that fails, the offline files with a message saying so.
+    Offline, ``ci`` gets the exact subsets and ``colab``/``full`` the full-size copies."""
     if name not in STATS:
         raise ValueError(f"Unknown dataset {name!r}; choose one of {sorted(STATS)}.")
-    env = os.environ.get("REP_DATA_DIR")
-    if env:
-        folder = Path(env).expanduser()
-        if not (folder / f"{name}_subset.npz").is_file():
-            raise FileNotFoundError(
-                f"REP_DATA_DIR={env} has no {name}_subset.npz. Point REP_DATA_DIR at the folder that "
-                "holds the offline subsets (shared/data beside the repository), or unset it to download.")
-        data = _from_subset(name, folder, "REP_DATA_DIR")
-    else:
+    full_size = resolve_profile(profile) != "ci"
+    data = _offline(name, full_size) if os.environ.get("REP_DATA_DIR") else None
+    failure = None
+    if data is None:
         try:
             data = _from_torchvision(name, download=False)  # already cached
-        except RuntimeError:
-            data = None
-        if data is None and has_internet(_HOSTS[name]):
+        except RuntimeError:  # torchvision: "Dataset not found"
+            pass
+    if data is None and has_internet(_HOSTS[name]):
+        try:
             data = _from_torchvision(name, download=True)
+        except (RuntimeError, OSError) as e:  # a failed download, an unwritable REP_DOWNLOAD_DIR
+            failure = f"{type(e).__name__}: {e}"
+    if data is None:
+        data = _offline(name, full_size)
         if data is None:
-            folder = next((f for f in offline_candidates() if (f / f"{name}_subset.npz").is_file()), None)
-            if folder is None:
-                raise FileNotFoundError(
-                    f"Cannot get {name}: no internet to download it, no cached copy in {DOWNLOAD_DIR}, "
-                    f"and no offline subset {name}_subset.npz in REP_DATA_DIR or ../shared/data. "
-                    "Connect to the internet, or set REP_DATA_DIR to the folder with the subsets.")
-            data = _from_subset(name, folder, "../shared/data")
+            why = (f"downloading it failed ({failure})" if failure
+                   else "there is no internet to download it")
+            raise FileNotFoundError(
+                f"Cannot get {name}: {why}, REP_DOWNLOAD_DIR has no cached copy, and there are no "
+                f"offline files ({' / '.join(OFFLINE[name])}) in REP_DATA_DIR or ../shared/data. "
+                "Set REP_DOWNLOAD_DIR to a writable folder and connect to the internet, or set "
+                "REP_DATA_DIR to the folder with the offline data.")
+        if failure:
+            print(f"Downloading {name} failed ({failure}); using the offline copy instead.")
     if verbose:
         print("Data:", data.describe())
     return data

@@ -26,14 +26,18 @@ def linear_probe(f_train: torch.Tensor, y_train: torch.Tensor, f_test: torch.Ten
                  y_test: torch.Tensor, weight_decay: float = 1e-4, max_iter: int = 200) -> float:
     """Test accuracy of a multinomial logistic regression on standardised frozen features.
 
-    Full-batch L-BFGS with a small L2 penalty: deterministic, and on a GPU a few seconds even for
-    50,000 x 512 features (the usual SGD probe needs tuning of its own schedule).
+    Full-batch L-BFGS with a small L2 penalty from zero weights (the problem is convex, so no
+    random start is needed): the same features give the same accuracy whatever ran before, and
+    on a GPU it takes a few seconds even for 50,000 x 512 features (the usual SGD probe needs
+    tuning of its own schedule).
     """
     mu, sd = f_train.mean(0), f_train.std(0) + 1e-6
     a, b = (f_train - mu) / sd, (f_test - mu) / sd
     y_train, y_test = y_train.to(a.device), y_test.to(a.device)
     k = int(y_train.max()) + 1
     lin = nn.Linear(a.shape[1], k).to(a.device)
+    nn.init.zeros_(lin.weight)
+    nn.init.zeros_(lin.bias)
     opt = torch.optim.LBFGS(lin.parameters(), lr=1, max_iter=max_iter, history_size=20,
                             line_search_fn="strong_wolfe")
 

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from .augment import Augment, normalize
+from .checks import validate_config
 from .models import SmallCNN, make_backbone
 from .sgld import ReplayBuffer, sgld_sample
 from .train import fit
@@ -60,6 +61,8 @@ class GEDIConfig:
     reinit: float = 0.05
     box: float = 3.0  # chains start uniform in [-box, box]^dim and are clamped to it
     max_energy: float = 1e4  # divergence guard
+
+    __post_init__ = validate_config  # types and ranges checked when the config is built
 
     @classmethod
     def for_profile(cls, profile: str) -> "GEDIConfig":

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 import torch.nn.functional as F
 
+from .checks import validate_config
 from .augment import normalize
 from .data import ImageData
 from .evaluate import extract_features
@@ -42,6 +43,8 @@ class ICNConfig:
     step_size: float = 0.5  # on pixels in [0, 1]
     noise_std: float = 0.01
     introspective: bool = True  # False: the same CNN, same schedule, real images only (the baseline)
+
+    __post_init__ = validate_config  # types and ranges checked when the config is built
 
     @classmethod
     def for_profile(cls, profile: str, dataset: str = "mnist") -> "ICNConfig":

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import spectra
+from .checks import validate_config
 from .train import fit
 
 
@@ -48,6 +49,8 @@ class IVAEConfig:
     lr: float = 1e-2
     batch_size: int = 10_000
     epochs: int = 150
+
+    __post_init__ = validate_config  # types and ranges checked when the config is built
 
     @classmethod
     def for_profile(cls, profile: str) -> "IVAEConfig":

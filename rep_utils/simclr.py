@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checks import validate_config
 from .byol import mlp
 from .data import ImageData
 from .models import make_backbone
@@ -70,6 +71,8 @@ class SimCLRConfig:
     warmup_epochs: float = 10
     blur_p: tuple[float, float] = (0.0, 0.0)  # blur is left out on CIFAR (App. B.9)
     solarize_p: tuple[float, float] = (0.0, 0.0)
+
+    __post_init__ = validate_config  # types and ranges checked when the config is built
 
     @classmethod
     def for_profile(cls, profile: str) -> "SimCLRConfig":

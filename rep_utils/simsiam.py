@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checks import validate_config
 from .data import ImageData
 from .models import make_backbone
 from .ssl import train_two_view
@@ -77,6 +78,8 @@ class SimSiamConfig:
     fix_pred_lr: bool = True
     blur_p: tuple[float, float] = (0.0, 0.0)  # no blur on 32x32 CIFAR images
     solarize_p: tuple[float, float] = (0.0, 0.0)
+
+    __post_init__ = validate_config  # types and ranges checked when the config is built
 
     @classmethod
     def for_profile(cls, profile: str) -> "SimSiamConfig":

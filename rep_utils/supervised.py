@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 import torch.nn.functional as F
 
+from .checks import validate_config
 from .augment import normalize
 from .data import ImageData
 from .evaluate import extract_features
@@ -22,6 +23,8 @@ class SupervisedConfig:
     batch_size: int = 64
     lr: float = 2e-3
     weight_decay: float = 5e-4
+
+    __post_init__ = validate_config  # types and ranges checked when the config is built
 
     @classmethod
     def for_profile(cls, profile: str) -> "SupervisedConfig":

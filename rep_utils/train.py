@@ -7,6 +7,9 @@ import json
 import os
 import platform
 import random
+import sys
+import tempfile
+import textwrap
 import time
 import warnings
 from contextlib import nullcontext
@@ -21,7 +24,10 @@ with warnings.catch_warnings():  # without ipywidgets, tqdm.auto falls back to a
     warnings.simplefilter("ignore")
     from tqdm.auto import tqdm
 
+from .checks import check_finite
+
 CHECKPOINT_DIR = Path(os.environ.get("REP_CHECKPOINT_DIR", "checkpoints"))
+CHECK_EVERY = 50  # steps between checks for a non-finite loss inside an epoch
 
 
 def pick_device(verbose: bool = True) -> torch.device:
@@ -83,17 +89,81 @@ class Amp:
         self.scaler.load_state_dict(state)
 
 
+def check_writable(folder: str | Path) -> None:
+    """Fail before any compute is spent when checkpoints cannot be written to ``folder``; on Colab,
+    warn when it is not on a mounted Google Drive (it would vanish with the runtime)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise PermissionError(
+            f"Cannot write checkpoints to {folder} ({type(e).__name__}: {e.strerror or e}). Set "
+            "REP_CHECKPOINT_DIR to a writable folder (on Colab, one on a mounted Drive: "
+            "from google.colab import drive; drive.mount('/content/drive')).") from None
+    on_colab = "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+    if on_colab and not (os.path.ismount("/content/drive") and
+                         folder.resolve().is_relative_to("/content/drive")):
+        warnings.warn(f"Checkpoints go to {folder}, which is not on a mounted Google Drive: they are "
+                      "lost when the Colab runtime is reset. Mount Drive and set REP_CHECKPOINT_DIR "
+                      "to a folder under /content/drive to keep them.", stacklevel=3)
+
+
 def save_checkpoint(path: str | Path, state: dict) -> None:
-    """Write to a temporary file in the same folder, then rename: a crash or a Colab disconnect
-    mid-write never leaves a half-written checkpoint behind."""
+    """Write to a temporary file with a unique name in the same folder, then rename: a crash or a
+    Colab disconnect mid-write never leaves a half-written checkpoint behind, and two runs saving
+    to the same path never write into each other's temporary file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _set_aside(path: Path, why: str) -> Path:
+    """Rename a checkpoint that is not resumed, so that the new run never overwrites it."""
+    aside = path.with_name(f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.{why}")
+    os.replace(path, aside)
+    return aside
+
+
+def load_checkpoint(path: Path | None, device: torch.device, meta: dict | None) -> dict | None:
+    """The checkpoint at ``path`` if it can be resumed: written under the same ``meta``. An
+    unreadable file or one of another config is moved aside with a message; the run starts afresh."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        ck = torch.load(path, map_location=device, weights_only=False)
+        saved = ck["meta"]
+    except Exception as e:  # truncated, garbage, or not a checkpoint of fit
+        aside = _set_aside(path, "unreadable")
+        warnings.warn(f"Checkpoint {path} is unreadable ({type(e).__name__}: {e}); moved it to "
+                      f"{aside.name} and starting afresh.", stacklevel=3)
+        return None
+    if saved == meta:
+        return ck
+    keys = sorted(set(saved or {}) | set(meta or {}), key=str)
+    diff = [f"{k}: {(saved or {}).get(k)!r} in the checkpoint, {(meta or {}).get(k)!r} now"
+            for k in keys if (saved or {}).get(k) != (meta or {}).get(k)]
+    aside = _set_aside(path, "other-config")
+    hint = ""
+    if {d.split(":")[0] for d in diff} <= {"epochs", "epochs_per_round", "iterations"}:
+        hint = (" Only the training length changed, and a longer run is not continued from a shorter "
+                "one: the learning-rate schedule depends on the total number of steps, so its first "
+                "epochs would differ from a run trained for the new length from the start. To use "
+                f"the finished run instead, restore the old value and rename {aside.name} back to "
+                f"{path.name}.")
+    print(f"Not resuming from {path}: it was written under another configuration "
+          f"({'; '.join(diff)}). Moved it to {aside.name}; starting afresh.{hint}")
+    return None
 
 
 def fit(
@@ -118,22 +188,26 @@ def fit(
     generator seeded by ``(seed, epoch)``, so a run resumed from the checkpoint saved after each
     epoch ends with the same weights as one that was never interrupted. ``meta`` (the config)
     is saved with the checkpoint; a checkpoint written under another config is not resumed.
+    A non-finite metric or weight stops the run (:func:`rep_utils.checks.check_finite`).
     """
-    history, start = [], 0
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise ValueError(f"epochs={epochs!r}: there is nothing to train; it must be an integer >= 1.")
+    if n // batch_size == 0:
+        raise ValueError(f"batch_size={batch_size} is larger than the {n} training examples: "
+                         "lower batch_size or train on more examples.")
     path = Path(checkpoint) if checkpoint else None
-    ck = torch.load(path, map_location=device, weights_only=False) if path and path.is_file() else None
-    if ck is not None and ck.get("meta") != meta:
-        print(f"Not resuming from {path}: it was written under another configuration. Starting afresh.")
-        ck = None
+    if path:
+        check_writable(path.parent)
+    history, start = [], 0
+    ck = load_checkpoint(path, device, meta)
     if ck is not None:
         for k, obj in state.items():
             obj.load_state_dict(ck["state"][k])
         history, start = ck["history"], ck["epoch"] + 1
         torch.set_rng_state(ck["rng"])
         print(f"Resumed from {path} after epoch {start} of {epochs}.")
+    modules = {k: m for k, m in state.items() if isinstance(m, torch.nn.Module)}
     steps = n // batch_size
-    if steps == 0:
-        raise ValueError(f"batch_size={batch_size} is larger than the {n} training examples.")
     bar = tqdm(total=(epochs - start) * steps, desc=desc, mininterval=2.0)
     for epoch in range(start, epochs):
         g = torch.Generator(device).manual_seed(seed * 100_003 + epoch)
@@ -143,7 +217,10 @@ def fit(
             metrics = step(perm[i * batch_size:(i + 1) * batch_size], g)
             for k, v in metrics.items():  # summed on the device: no GPU sync per step
                 sums[k] = sums.get(k, 0.0) + (v.detach() if torch.is_tensor(v) else v)
+            if (i + 1) % CHECK_EVERY == 0:  # one sync per CHECK_EVERY steps
+                check_finite(sums, {}, f"in epoch {epoch + 1}, step {i + 1}", meta)
             bar.update()
+        check_finite(sums, modules, f"in epoch {epoch + 1}", meta)
         record = {"epoch": epoch + 1, **{k: float(v) / steps for k, v in sums.items()}}
         if on_epoch_end:
             record.update(on_epoch_end(epoch))
@@ -166,6 +243,9 @@ def _versions() -> dict:
     return {"python": platform.python_version(), "torch": torch.__version__,
             "torchvision": torchvision.__version__, "scikit-learn": sklearn.__version__,
             "rep_utils": __version__}
+
+
+LINE_WIDTH = 88  # of the printed run record
 
 
 @dataclass
@@ -213,7 +293,8 @@ class RunRecord:
         d = self.to_dict()
         width = max(map(len, d))
         print("Run record")
-        for k, v in d.items():
-            print(f"  {k:<{width}}  {v}")
+        for k, v in d.items():  # "  key  value", long values wrapped under the value column
+            print(textwrap.fill(str(v), LINE_WIDTH, initial_indent=f"  {k:<{width}}  ",
+                                subsequent_indent=" " * (width + 4), break_on_hyphens=False))
         Path(save_dir).mkdir(parents=True, exist_ok=True)
         (Path(save_dir) / f"{self.name}.json").write_text(json.dumps(d, indent=2, default=str))

@@ -1,3 +1,5 @@
+import hashlib
+
 import numpy as np
 import pytest
 import torch
@@ -5,19 +7,25 @@ import torch
 from rep_utils import data
 
 
-def _fake_subset(folder, name="mnist"):
+def _fake_subset(folder, name="mnist", file=None, n=20):
+    """A small fake offline file, registered with its own sha256 (for this test only)."""
     rng = np.random.default_rng(0)
-    np.savez(folder / f"{name}_subset.npz",
-             x_train=rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), y_train=np.arange(20) % 10,
-             x_test=rng.integers(0, 256, (10, 28, 28), dtype=np.uint8), y_test=np.arange(10))
+    path = folder / (file or f"{name}_subset.npz")
+    with open(path, "wb") as f:
+        np.savez(f, x_train=rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), y_train=np.arange(n) % 10,
+                 x_test=rng.integers(0, 256, (10, 28, 28), dtype=np.uint8), y_test=np.arange(10))
+    data.SHA256[path.name] = (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_size)
+    return path
 
 
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
-    """No internet, no torchvision cache."""
+    """No internet, no torchvision cache, no REP_PROFILE; the hash table restored afterwards."""
     monkeypatch.setattr(data, "has_internet", lambda host, timeout=3.0: False)
     monkeypatch.setattr(data, "DOWNLOAD_DIR", tmp_path / "cache")
+    monkeypatch.setattr(data, "SHA256", dict(data.SHA256))
     monkeypatch.delenv("REP_DATA_DIR", raising=False)
+    monkeypatch.delenv("REP_PROFILE", raising=False)
     return tmp_path
 
 
@@ -51,6 +59,67 @@ def test_offline_falls_back_to_the_shared_subset(offline, monkeypatch):
     assert len(data.load_images("mnist", verbose=False).y_train) == 20
 
 
+def test_failed_download_falls_back_to_the_offline_copy(offline, monkeypatch, capsys):
+    """Network up but the download fails (torchvision's RuntimeError, or an unwritable
+    REP_DOWNLOAD_DIR): the offline copy is used and the message says so."""
+    _fake_subset(offline)
+    monkeypatch.setattr(data, "offline_candidates", lambda: [offline])
+    monkeypatch.setattr(data, "has_internet", lambda host, timeout=3.0: True)
+    (offline / "a_file").write_text("")
+    monkeypatch.setattr(data, "DOWNLOAD_DIR", offline / "a_file" / "data")  # NotADirectoryError
+    assert len(data.load_images("mnist", "ci").y_train) == 20
+    assert "failed (NotADirectoryError" in capsys.readouterr().out
+    monkeypatch.setattr(data, "_from_torchvision", lambda name, download: (_ for _ in ()).throw(
+        RuntimeError("Error downloading train-images-idx3-ubyte.gz")))
+    data.load_images("mnist", "ci")
+    assert "Downloading mnist failed (RuntimeError: Error downloading" in capsys.readouterr().out
+
+
+def test_failed_download_without_offline_data_names_the_variables(offline, monkeypatch):
+    monkeypatch.setattr(data, "offline_candidates", lambda: [offline / "nowhere"])
+    monkeypatch.setattr(data, "has_internet", lambda host, timeout=3.0: True)
+    (offline / "a_file").write_text("")
+    monkeypatch.setattr(data, "DOWNLOAD_DIR", offline / "a_file" / "data")
+    with pytest.raises(FileNotFoundError) as err:
+        data.load_images("cifar10", "ci")
+    msg = str(err.value)
+    assert "downloading it failed" in msg and "REP_DOWNLOAD_DIR" in msg and "REP_DATA_DIR" in msg
+
+
+def test_full_size_profiles_prefer_the_full_copy(offline, monkeypatch, capsys):
+    _fake_subset(offline, n=20)
+    _fake_subset(offline, file="mnist_full.npz", n=30)
+    monkeypatch.setenv("REP_DATA_DIR", str(offline))
+    monkeypatch.setattr("rep_utils.profiles.has_gpu", lambda: True)
+    assert len(data.load_images("mnist", "ci").y_train) == 20
+    assert len(data.load_images("mnist", "colab").y_train) == 30
+    assert "full-size copy mnist_full.npz" in capsys.readouterr().out
+    (offline / "mnist_full.npz").unlink()
+    assert len(data.load_images("mnist", "full").y_train) == 20  # falls back, and says so
+    assert "no mnist_full.npz in REP_DATA_DIR" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_damaged_file_is_named_with_what_is_wrong(offline, monkeypatch, damage):
+    path = _fake_subset(offline)
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2] if damage == "truncate" else raw[:-1] + bytes([raw[-1] ^ 1]))
+    monkeypatch.setenv("REP_DATA_DIR", str(offline))
+    with pytest.raises(OSError) as err:
+        data.load_images("mnist", "ci")
+    msg = str(err.value)
+    assert "mnist_subset.npz in REP_DATA_DIR" in msg and "Copy it again" in msg
+    assert ("truncated" in msg) == (damage == "truncate")
+
+
+def test_hash_is_checked_once_per_file(offline, monkeypatch):
+    _fake_subset(offline)
+    monkeypatch.setenv("REP_DATA_DIR", str(offline))
+    data.load_images("mnist", "ci", verbose=False)
+    monkeypatch.setattr(data.hashlib, "sha256", None)  # a second hash would fail
+    data.load_images("mnist", "ci", verbose=False)
+
+
 def test_unknown_dataset():
     with pytest.raises(ValueError, match="cifar10"):
         data.load_images("imagenet")
@@ -72,6 +141,18 @@ def test_subset_is_fixed_and_sized(offline):
     a, b = m.subset(100, 50), m.subset(100, 50)
     assert len(a.y_train) == 100 and len(a.y_test) == 50
     assert torch.equal(a.x_train, b.x_train) and len(set(a.y_train.tolist())) == 10
+
+
+def test_real_full_size_copies(offline, monkeypatch):
+    """mnist_full.npz (lossless, the subset's first 17,435 images) and the JPEG CIFAR-10 copy."""
+    monkeypatch.setattr("rep_utils.profiles.has_gpu", lambda: True)
+    sub, full = data.load_images("mnist", "ci", False), data.load_images("mnist", "colab", False)
+    assert (len(full.y_train), len(full.y_test)) == (60_000, 10_000)
+    assert torch.equal(full.x_train[:17_435], sub.x_train) and torch.equal(full.x_test, sub.x_test)
+    c = data.load_images("cifar10", "full", False)
+    assert (len(c.y_train), len(c.y_test)) == (50_000, 10_000) and c.x_train.shape[1:] == (3, 32, 32)
+    assert c.x_train.dtype == torch.uint8 and "CIFAR-10 (JPEG re-encoded copy)" in c.describe()
+    assert torch.bincount(c.y_train).tolist() == [5000] * 10
 
 
 @pytest.mark.parametrize("name", ["moons", "circles"])

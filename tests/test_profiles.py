@@ -10,15 +10,35 @@ def test_explicit_profile_wins_over_environment(monkeypatch):
 
 
 def test_environment_is_the_default(monkeypatch):
+    monkeypatch.setattr("rep_utils.profiles.has_gpu", lambda: True)
     monkeypatch.setenv("REP_PROFILE", "colab")
     assert resolve_profile(None) == "colab"
 
 
+@pytest.mark.parametrize("value", ["", "  "])
+def test_empty_profile_is_unset(monkeypatch, value):
+    monkeypatch.setattr("rep_utils.profiles.has_gpu", lambda: False)
+    monkeypatch.setenv("REP_PROFILE", value)
+    assert resolve_profile(None) == "ci" and resolve_profile(value) == "ci"
+
+
+@pytest.mark.parametrize("name", ["colab", "full"])
+def test_gpu_profile_on_a_cpu_stops_unless_forced(monkeypatch, name):
+    monkeypatch.setattr("rep_utils.profiles.has_gpu", lambda: False)
+    monkeypatch.delenv("REP_FORCE_PROFILE", raising=False)
+    with pytest.raises(RuntimeError) as err:
+        resolve_profile(name)
+    msg = str(err.value)
+    assert "hours" in msg and "Change runtime type" in msg and "REP_FORCE_PROFILE=1" in msg
+    monkeypatch.setenv("REP_FORCE_PROFILE", "1")
+    assert resolve_profile(name) == name
+
+
 def test_no_setting_picks_by_hardware(monkeypatch):
     monkeypatch.delenv("REP_PROFILE", raising=False)
-    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setattr("rep_utils.profiles.has_gpu", lambda: False)
     assert resolve_profile(None) == "ci"
-    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    monkeypatch.setattr("rep_utils.profiles.has_gpu", lambda: True)
     assert resolve_profile(None) == "colab"
 
 

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from rep_utils.data import ImageData
 from rep_utils.supervised import SupervisedConfig, train_supervised
 from rep_utils.train import Amp, RunRecord, fit, save_checkpoint
+from rep_utils import train
 
 CPU = torch.device("cpu")
 
@@ -18,7 +19,7 @@ def _toy_data(n=96):
     return ImageData("mnist", "toy", x, y, x[:32], y[:32], ["a", "b"])
 
 
-def _run(checkpoint=None, interrupt_at=None, lr=0.01):
+def _run(checkpoint=None, interrupt_at=None, lr=0.01, epochs=5):
     """A small regression trained with ``fit``; optionally interrupted at a given step."""
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
@@ -38,8 +39,8 @@ def _run(checkpoint=None, interrupt_at=None, lr=0.01):
         opt.step()
         return {"loss": loss}
 
-    history = fit({"model": model, "opt": opt}, step, 64, 5, 16, seed=3, device=CPU, checkpoint=checkpoint,
-                  meta={"lr": lr})
+    history = fit({"model": model, "opt": opt}, step, 64, epochs, 16, seed=3, device=CPU, checkpoint=checkpoint,
+                  meta={"lr": lr, "epochs": epochs})
     return model, history
 
 
@@ -60,8 +61,76 @@ def test_checkpoint_of_another_config_is_not_resumed(tmp_path, capsys):
     ck = tmp_path / "ck.pt"
     _run(ck, lr=0.01)
     _, hist = _run(ck, lr=0.02)
-    assert "another configuration" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "another configuration (lr: 0.01 in the checkpoint, 0.02 now)" in out and str(ck) in out
     assert len(hist) == 5 and hist == _run(lr=0.02)[1]
+    assert len(list(tmp_path.glob("ck.pt.*.other-config"))) == 1  # the finished run is kept aside
+
+
+def test_more_epochs_says_how_to_keep_the_finished_run(tmp_path, capsys):
+    ck = tmp_path / "ck.pt"
+    _run(ck, epochs=2)
+    _, hist = _run(ck, epochs=3)
+    out = capsys.readouterr().out
+    assert "epochs: 2 in the checkpoint, 3 now" in out and "learning-rate schedule" in out
+    assert "rename" in out and len(hist) == 3
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", None])
+def test_unreadable_checkpoint_is_moved_aside(tmp_path, content):
+    ck = tmp_path / "ck.pt"
+    if content is None:  # a truncated real checkpoint
+        _run(ck)
+        ck.write_bytes(ck.read_bytes()[:200])
+    else:
+        ck.write_bytes(content)
+    with pytest.warns(UserWarning, match="unreadable"):
+        _, hist = _run(ck)
+    assert hist == _run()[1] and len(list(tmp_path.glob("ck.pt.*.unreadable"))) == 1
+
+
+def test_unwritable_checkpoint_folder_fails_before_training(tmp_path):
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(PermissionError, match="REP_CHECKPOINT_DIR"):
+        _run(tmp_path / "a_file" / "ck.pt", interrupt_at=1)  # interrupt_at: no step may run
+
+
+def test_colab_warns_when_checkpoints_are_not_on_drive(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "test")
+    with pytest.warns(UserWarning, match="not on a mounted Google Drive"):
+        train.check_writable(tmp_path)
+
+
+def test_concurrent_saves_to_one_path_never_collide(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "ck.pt"
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: save_checkpoint(path, {"i": i, "x": torch.zeros(10_000)}), range(40)))
+    assert torch.load(path)["i"] in range(40) and not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("epochs", [0, -1, 2.0])
+def test_epochs_must_be_a_positive_integer(epochs):
+    with pytest.raises(ValueError, match="epochs"):
+        _run(epochs=epochs)
+
+
+def test_diverging_loss_stops_with_the_knob_named():
+    with pytest.raises(FloatingPointError, match="lr=1e"):
+        _run(lr=1e30)
+
+
+def test_non_finite_weights_stop_training():
+    model = torch.nn.Linear(2, 1)
+
+    def step(idx, g):
+        with torch.no_grad():
+            model.weight.fill_(float("nan"))
+        return {"loss": torch.tensor(1.0)}
+
+    with pytest.raises(FloatingPointError, match="weights of model"):
+        fit({"model": model}, step, 8, 1, 4, 0, CPU, meta={"lr": 0.1})
 
 
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
@@ -102,4 +171,6 @@ def test_run_record_prints_and_saves(tmp_path, capsys):
     assert saved["device"].startswith("cpu") and saved["results"] == {"test_acc": 0.5}
     assert {"torch", "torchvision", "rep_utils"} <= set(saved["versions"])
     assert saved["wall_time_s"] >= 0 and "_t0" not in saved
-    assert "test_acc" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "test_acc" in out and all(len(line) <= 88 for line in out.splitlines())
+    assert "\n  profile " in out and "\n  device " in out  # the lines book/_ext/course.py parses
