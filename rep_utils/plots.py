@@ -20,11 +20,16 @@ def show_images(x: torch.Tensor, nrow: int = 16, title: str | None = None, ax=No
     return ax
 
 
-def plot_history(history: list[dict], keys: list[str], title: str | None = None):
-    """One panel per metric against the epoch."""
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 2.8), squeeze=False)
+def plot_history(history: list[dict], keys: list[str], title: str | None = None, per_row: int = 3):
+    """One panel per metric against the epoch, at most ``per_row`` panels a row, so that the figure
+    fits the book's column (7 inches) with legible text."""
+    rows = -(-len(keys) // per_row)
+    cols = min(per_row, len(keys))
+    fig, axes = plt.subplots(rows, cols, figsize=(7, 2.4 * rows), squeeze=False)
+    for ax in axes.flat[len(keys):]:
+        ax.set_axis_off()
     epochs = [h["epoch"] for h in history]
-    for ax, k in zip(axes[0], keys):
+    for ax, k in zip(axes.flat, keys):
         ax.plot(epochs, [h[k] for h in history], marker="o", ms=3)
         ax.set_xlabel("epoch")
         ax.set_title(k)

@@ -6,10 +6,12 @@
   wins), as when two methods share seeds.
 - ``table``: rows of dicts rendered as a real table on the page (MyST markdown, math included).
 - ``glue``: values stored for the prose (``{glue:text}`name:.3f```) without being shown.
+- ``wrap``: a config or any value as text wrapped to the page's column (no sideways scrolling).
 """
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -81,3 +83,10 @@ def glue(values: Mapping | None = None, /, **named) -> None:
         return
     for name, value in {**(values or {}), **named}.items():
         _glue(name, _plain(value), display=False)
+
+
+def wrap(obj, width: int = 88) -> str:
+    """``repr(obj)`` (e.g. a config dataclass) broken at spaces into lines of at most ``width``
+    characters, continuation lines indented: what a notebook prints instead of one long line."""
+    return textwrap.fill(obj if isinstance(obj, str) else repr(obj), width, subsequent_indent="    ",
+                         break_long_words=False, break_on_hyphens=False)

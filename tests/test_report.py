@@ -1,4 +1,6 @@
 """The reporting helpers against NumPy / SciPy computed independently."""
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 import torch
@@ -45,3 +47,17 @@ def test_glue_stores_plain_numbers_without_displaying(monkeypatch):
     report.glue({"a": np.float64(1.5)}, b=torch.tensor(2))
     assert stored == [("a", 1.5, False), ("b", 2, False)]
     assert [type(v) for _, v, _ in stored] == [float, int]
+
+
+@dataclass
+class Cfg:
+    backbone: str = "resnet18"
+    hidden_dim: int = 4096
+    blur_p: tuple = (1.0, 0.1)
+    note: str = "x" * 20
+
+
+def test_wrap_keeps_lines_in_the_column():
+    text = report.wrap(Cfg(), width=40)
+    assert all(len(line) <= 40 for line in text.splitlines()) and len(text.splitlines()) > 1
+    assert text.replace("\n    ", " ") == repr(Cfg())
