@@ -3,4 +3,4 @@
 Layers, each chapter reusing the ones below it: ``data`` -> ``augment`` -> ``models`` ->
 one file per method -> ``train`` -> ``evaluate`` -> ``plots``.
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,6 +1,8 @@
 """Every chapter follows the course's shape: listed in the table of contents, a Colab badge to
-itself, one papermill parameters cell with a profile, a deterministic nbval-checked cell, a run
-record, exercises with folded solutions, and committed outputs without errors."""
+itself, one papermill parameters cell with a profile and no injected one, the same headings in the
+same order, package code shown with show_source, tables through rep_utils.report, an install cell
+that asks for this package version, a deterministic nbval-checked cell, a run record, exercises
+with folded solutions, and committed outputs without errors."""
 import json
 import re
 from pathlib import Path
@@ -9,6 +11,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CHAPTERS = [p for p in NOTEBOOKS if not p.name.startswith("00_")]
+# The one chapter shape (a chapter's other sections are ### under these)
+SHAPE = ["Objectives", "Prerequisites and time", "The idea", "The math", "The code", "The run",
+         "Results and the paper", "Failure modes", "Run record", "Summary", "Exercises"]
 
 
 def cells(path):
@@ -51,3 +57,45 @@ def test_committed_outputs_name_no_machine_path(path):
     """Outputs and papermill metadata must not leak where a notebook was run."""
     found = re.findall(r"(?:/tmp|/work|/home|/root|/Users)/[\w.-]+", path.read_text())
     assert not found, found[:3]
+
+
+def headings(path, level="## "):
+    return [line[len(level):].strip() for c in cells(path) if c["cell_type"] == "markdown"
+            for line in source(c).splitlines() if line.startswith(level)]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_headings_are_the_course_shape(path):
+    assert headings(path) == SHAPE
+    title = headings(path, "# ")
+    assert len(title) == 1 and re.match(rf"{int(path.name[:2])}\. ", title[0]), title
+
+
+def test_setup_chapter_opens_and_closes_like_the_others():
+    h = headings(NOTEBOOKS[0])
+    assert h[:2] == SHAPE[:2] and h[-3:] == SHAPE[-3:], h
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_injected_parameters_cell(path):
+    """papermill's injected cell would override the reader's profile on Colab: make targets strip it."""
+    assert not [c for c in cells(path) if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_code_is_shown_and_tables_are_built_by_the_package(path):
+    code = "\n".join(source(c) for c in cells(path) if c["cell_type"] == "code")
+    assert "inspect.getsource" not in code, "show package code with rep_utils.display.show_source"
+    assert "|---" not in code and "Markdown(" not in code, "build tables with rep_utils.report.table"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_install_cell_asks_for_this_package_version(path):
+    import tomllib
+
+    import rep_utils
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    install = source(cells(path)[1])
+    assert f'REP_UTILS, REPO = "{version}", ' in install and rep_utils.__version__ == version
+    assert "RuntimeError" in install, "a failed install must say what to do"
