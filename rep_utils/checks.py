@@ -18,8 +18,8 @@ _POSITIVE = ("epochs", "epochs_per_round", "iterations", "batch_size", "neg_batc
              "buffer_size", "neg_per_class", "classes", "z_dim", "channels", "box", "max_energy")
 _UNIT = ("momentum", "tau_base", "tau_end", "reinit", "corner")
 _SIGNED = ("z_lo", "z_hi", "x_logvar_init")  # the only fields that may be negative
-# the learning-rate-like knobs a divergence message names, in the order they are looked for
-LR_KNOBS = ("lr", "base_lr", "step_size", "sgld_step_size")
+# the knobs a divergence message names: the learning rate, else a sampler's step size
+KNOBS = (("lr", "base_lr"), ("step_size", "sgld_step_size"))
 
 
 def _allowed(hint) -> tuple[type, ...]:
@@ -78,9 +78,12 @@ def validate_config(cfg) -> None:
 
 
 def knob(meta: dict | None) -> str:
-    """The learning-rate-like settings of a run's config, for divergence messages."""
-    found = [f"{k}={meta[k]:g}" for k in LR_KNOBS if meta and isinstance(meta.get(k), (int, float))]
-    return ", ".join(found) or "the learning rate"
+    """The learning rate of a run's config (else its step size), for divergence messages."""
+    for names in KNOBS:
+        found = [f"{k}={meta[k]:g}" for k in names if meta and isinstance(meta.get(k), (int, float))]
+        if found:
+            return ", ".join(found)
+    return "the learning rate"
 
 
 def check_finite(metrics: dict, modules, where: str, meta: dict | None) -> None:
@@ -92,5 +95,5 @@ def check_finite(metrics: dict, modules, where: str, meta: dict | None) -> None:
     if bad:
         raise FloatingPointError(
             f"Training diverged {where}: {', '.join(bad)} became NaN or infinite. The run is stopped "
-            f"rather than reporting numbers from a broken model. Lower the step size ({knob(meta)}), "
+            f"rather than reporting numbers from a broken model. Lower {knob(meta)}, "
             "for example 10x, and run again.")

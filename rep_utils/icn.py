@@ -70,6 +70,8 @@ class ICNConfig:
 
     def with_labels(self, n: int, n_ref: int) -> "ICNConfig":
         """Train on ``n`` labelled images with as many optimisation steps per round as on ``n_ref``."""
+        if min(n, n_ref) < self.batch_size:
+            raise ValueError(f"with_labels({n}, {n_ref}): both must be at least batch_size={self.batch_size}.")
         steps = self.epochs_per_round * (n_ref // self.batch_size)
         return replace(self, n_train=n, epochs_per_round=math.ceil(steps / (n // self.batch_size)))
 

@@ -74,7 +74,7 @@ class Amp:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.dtype == torch.float16)
 
     def autocast(self):
-        return torch.autocast("cuda", dtype=self.dtype) if self.dtype else nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype) if self.dtype else nullcontext()
 
     def step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
         optimizer.zero_grad(set_to_none=True)
@@ -218,9 +218,9 @@ def fit(
             for k, v in metrics.items():  # summed on the device: no GPU sync per step
                 sums[k] = sums.get(k, 0.0) + (v.detach() if torch.is_tensor(v) else v)
             if (i + 1) % CHECK_EVERY == 0:  # one sync per CHECK_EVERY steps
-                check_finite(sums, {}, f"in epoch {epoch + 1}, step {i + 1}", meta)
+                check_finite(sums, {}, f"in {desc}, epoch {epoch + 1}, step {i + 1}", meta)
             bar.update()
-        check_finite(sums, modules, f"in epoch {epoch + 1}", meta)
+        check_finite(sums, modules, f"in {desc}, epoch {epoch + 1}", meta)
         record = {"epoch": epoch + 1, **{k: float(v) / steps for k, v in sums.items()}}
         if on_epoch_end:
             record.update(on_epoch_end(epoch))

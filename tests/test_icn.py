@@ -1,6 +1,7 @@
 import math
 from dataclasses import replace
 
+import pytest
 import torch
 from torch.distributions import Categorical
 
@@ -142,3 +143,20 @@ def test_the_loop_runs_on_cifar_shaped_data():
     assert pool.x.shape == (40, 3, 32, 32) and 0 <= pool.x.min() and pool.x.max() <= 1
     assert all(math.isfinite(h["loss"]) for h in history) and "test_err" in history[-1]
     assert stats[0]["score_synth"] > stats[0]["score_noise"]
+
+
+def test_diverging_learning_rate_stops_instead_of_reporting_an_error_rate():
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(64) % 10
+    x = (torch.rand(64, 1, 28, 28, generator=g) * 255).to(torch.uint8)
+    data = ImageData("mnist", "toy", x, y, x[:32], y[:32], [str(i) for i in range(10)])
+    cfg = ICNConfig(width=8, rounds=2, batch_size=16, neg_batch=8, lr=1e4, epochs_per_round=4,
+                    neg_per_class=2, sgld_steps=2)
+    with pytest.raises(FloatingPointError, match="lr=10000"):
+        train_icn(data, cfg, torch.device("cpu"))
+
+
+@pytest.mark.parametrize("n, n_ref", [(10, 1000), (1000, 10)])
+def test_with_labels_below_one_batch_says_so(n, n_ref):
+    with pytest.raises(ValueError, match="batch_size=64"):
+        ICNConfig().with_labels(n, n_ref)
