@@ -6,7 +6,7 @@ export JUPYTER_PLATFORM_DIRS := 1
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 TMP    := $(abspath _build/ci)
 
-.PHONY: book test notebooks clean
+.PHONY: book test notebooks chapter clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -28,6 +28,16 @@ notebooks: $(VENV)/.installed
 # same numbers); it runs with the unit tests so pytest prints one summary.
 test: notebooks book
 	REP_CHECKPOINT_DIR=$(TMP)/checkpoints-nbval pytest -q -p no:cacheprovider tests --nbval-lax $(TMP)/*.ipynb
+
+# Regenerate one chapter's committed outputs, then strip papermill's injected-parameters cell (on
+# Colab it would override the reader's profile; papermill's metadata keeps the parameters):
+#   make chapter NB=01_byol PROFILE=ci ARGS="-p extra_seeds '[1, 2]'"
+PROFILE ?= ci
+chapter: $(VENV)/.installed
+	cd notebooks && REP_CHECKPOINT_DIR=$(TMP)/checkpoints-chapter papermill --cwd . -p profile $(PROFILE) $(ARGS) $(NB).ipynb $(NB).ipynb
+	python -c "import json, sys; p = sys.argv[1]; nb = json.load(open(p)); \
+	  nb['cells'] = [c for c in nb['cells'] if 'injected-parameters' not in c['metadata'].get('tags', [])]; \
+	  json.dump(nb, open(p, 'w'), indent=1, ensure_ascii=False); open(p, 'a').write('\\n')" notebooks/$(NB).ipynb
 
 clean:
 	rm -rf _build $(VENV)
