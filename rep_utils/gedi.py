@@ -61,6 +61,7 @@ class GEDIConfig:
     reinit: float = 0.05
     box: float = 3.0  # chains start uniform in [-box, box]^dim and are clamped to it
     max_energy: float = 1e4  # divergence guard
+    pinned_warn: float | None = 0.5  # warn when more chains than this end on the box (None: never)
 
     __post_init__ = validate_config  # types and ranges checked when the config is built
 
@@ -96,6 +97,7 @@ class GEDIImageConfig(GEDIConfig):
     sgld_step_size: float = 1.0
     sgld_noise: float = 0.01
     box: float = 1.0
+    pinned_warn: float | None = None  # background pixels rightly sit on the cube's faces
 
     @classmethod
     def for_profile(cls, profile: str, dataset: str = "mnist") -> "GEDIImageConfig":
@@ -197,7 +199,7 @@ def gedi_loss(model: GEDI, x: torch.Tensor, buffer: ReplayBuffer, cfg: GEDIConfi
         x0, idx = buffer.draw(len(x), g)
         model.eval()  # BatchNorm in inference mode while sampling
         xs = sgld_sample(lambda u: -model.energy(u), x0, cfg.sgld_steps, cfg.sgld_step_size,
-                         cfg.sgld_noise, clamp=(-cfg.box, cfg.box), g=g)
+                         cfg.sgld_noise, clamp=(-cfg.box, cfg.box), g=g, warn_pinned=cfg.pinned_warn)
         model.train()
         buffer.push(xs, idx)
         batch.append(xs)
