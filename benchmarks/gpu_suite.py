@@ -148,6 +148,7 @@ def main():
         return prepare()
     t_start = time.perf_counter()
     args.budget = args.budget or (180 if args.dry_run else 540)
+    args.out = args.out.resolve()  # papermill runs in the scratch folder
     args.out.mkdir(parents=True, exist_ok=True)
     scratch = Path("/tmp/gpu_suite")
     shutil.rmtree(scratch, ignore_errors=True)
