@@ -41,3 +41,10 @@ chapter: $(VENV)/.installed
 
 clean:
 	rm -rf _build $(VENV)
+
+# make gpu : the GPU suite on one GPU machine, offline (benchmarks/gpu_suite.py; carry .whl and
+# .device_data, filled by `python benchmarks/gpu_suite.py --prepare`); GPU_ARGS=--dry-run on a CPU
+GPU_OUT ?= _build/gpu
+.PHONY: gpu
+gpu:
+	python3 benchmarks/gpu_suite.py --out $(GPU_OUT) $(GPU_ARGS)
