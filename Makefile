@@ -13,7 +13,14 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	pip install -q -c constraints.txt -e ".[book,test]"
 	touch $@
 
-book: $(VENV)/.installed
+# The browser test's tools: Debian's Chromium, and (npm) playwright-core and the MathJax copy the site serves.
+BROWSER := book/browser
+$(BROWSER)/node_modules/.installed: $(BROWSER)/package.json $(BROWSER)/package-lock.json
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+	npm ci --prefix $(BROWSER) --no-audit --no-fund
+	touch $@
+
+book: $(VENV)/.installed $(BROWSER)/node_modules/.installed
 	jupyter-book build . --warningiserror --keep-going
 
 # Execute each notebook in the ci profile into _build/ci (the committed notebooks stay as they are);
@@ -28,6 +35,7 @@ notebooks: $(VENV)/.installed
 # same numbers); it runs with the unit tests so pytest prints one summary.
 test: notebooks book
 	REP_CHECKPOINT_DIR=$(TMP)/checkpoints-nbval pytest -q -p no:cacheprovider tests --nbval-lax $(TMP)/*.ipynb
+	node $(BROWSER)/check_pages.mjs _build/html _build/browser
 
 # Regenerate one chapter's committed outputs, then strip papermill's injected-parameters cell (on
 # Colab it would override the reader's profile; papermill's metadata keeps the parameters):

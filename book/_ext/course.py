@@ -6,15 +6,28 @@
 - Progress bars: a notebook stores each redraw of a text progress bar as its own output; before
   a notebook is parsed, consecutive stream outputs are merged and carriage returns applied, so
   the page shows each bar's final state, as Jupyter does.
+- Bibliography labels in the author-year style the text cites in ("Grill et al. 2020"), instead of
+  pybtex's alpha labels ("GSA+20").
+- MathJax from a local copy (``book/browser``, installed by ``make``) copied into the site, so math
+  renders offline and the site loads nothing from a CDN; without the copy, Sphinx's CDN default stays.
 """
 from __future__ import annotations
 
 import json
 import re
+import shutil
+from collections import Counter
 from pathlib import Path
 
 from docutils import nodes
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.unsrt import Style as UnsrtStyle
+from pybtex.style.labels import BaseLabelStyle
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+MATHJAX = Path(__file__).resolve().parents[1] / "browser" / "node_modules" / "mathjax" / "es5"
+logger = logging.getLogger(__name__)
 
 COLUMNS = ["Notebook", "Profile", "Device", "Executed", "Notebook time (s)"]
 
@@ -88,7 +101,50 @@ def _clean_notebook(app, docname, source):
     source[0] = json.dumps(nb)
 
 
+def _surname(person) -> str:
+    return re.sub(r"[{}]", "", " ".join(person.prelast_names + person.last_names))
+
+
+def author_year(entry) -> str:
+    people = entry.persons.get("author", [])
+    names = [_surname(p) for p in people]
+    who = names[0] if len(names) == 1 else " and ".join(names) if len(names) == 2 else f"{names[0]} et al."
+    return f"{who} {entry.fields.get('year', 'n.d.')}"
+
+
+class AuthorYearLabels(BaseLabelStyle):
+    """"Chen et al. 2020a", "Chen et al. 2020b": a letter only where two entries would share a label."""
+
+    def format_labels(self, sorted_entries):
+        labels = [author_year(e) for e in sorted_entries]
+        count, seen = Counter(labels), Counter()
+        for label in labels:
+            seen[label] += 1
+            yield label + (chr(ord("a") + seen[label] - 1) if count[label] > 1 else "")
+
+
+class AuthorYearStyle(UnsrtStyle):
+    default_label_style = "course_author_year"
+    default_sorting_style = "author_year_title"
+
+
+def _local_mathjax(app, config):
+    if (MATHJAX / "tex-chtml.js").is_file():
+        config.mathjax_path = "mathjax/tex-chtml.js"  # relative: served from the site's _static
+    else:
+        logger.info("MathJax: no local copy in book/browser (make installs it); the CDN is used")
+
+
+def _copy_mathjax(app, exception):
+    if exception is None and app.builder.format == "html" and app.config.mathjax_path == "mathjax/tex-chtml.js":
+        shutil.copytree(MATHJAX, Path(app.outdir) / "_static" / "mathjax", dirs_exist_ok=True)
+
+
 def setup(app):
+    register_plugin("pybtex.style.labels", "course_author_year", AuthorYearLabels)
+    register_plugin("pybtex.style.formatting", "course_author_year", AuthorYearStyle)
     app.add_directive("execution-times", ExecutionTimes)
     app.connect("source-read", _clean_notebook)
+    app.connect("config-inited", _local_mathjax)
+    app.connect("build-finished", _copy_mathjax)
     return {"parallel_read_safe": True}
