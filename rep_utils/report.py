@@ -73,16 +73,18 @@ def table(rows: Sequence[Mapping], columns: Sequence[str] | Mapping[str, str] | 
     return Markdown("\n".join(lines))
 
 
-def glue(values: Mapping | None = None, /, **named) -> None:
-    """Store values for the page's prose without displaying them: ``glue(acc=0.91)`` or, for
-    computed names, ``glue({f"acc_{k}": v for ...})``. Outside the book build (no myst-nb, e.g. on
-    Colab) there is nothing to store into, so it does nothing."""
+def glue(values: Mapping | str | None = None, value=None, /, **named) -> None:
+    """Store values for the page's prose without displaying them: ``glue(acc=0.91)``,
+    ``glue("acc", 0.91)`` or, for many computed names, ``glue({f"acc_{k}": v for ...})``. Outside
+    the book build (no myst-nb, e.g. on Colab) there is nothing to store into, so it does nothing."""
+    if isinstance(values, str):
+        values = {values: value}
     try:
         from myst_nb import glue as _glue
     except ImportError:
         return
-    for name, value in {**(values or {}), **named}.items():
-        _glue(name, _plain(value), display=False)
+    for name, v in {**(values or {}), **named}.items():
+        _glue(name, _plain(v), display=False)
 
 
 def wrap(obj, width: int = 88) -> str:

@@ -45,8 +45,9 @@ def test_glue_stores_plain_numbers_without_displaying(monkeypatch):
     stored = []
     monkeypatch.setattr("myst_nb.glue", lambda name, value, display=True: stored.append((name, value, display)))
     report.glue({"a": np.float64(1.5)}, b=torch.tensor(2))
-    assert stored == [("a", 1.5, False), ("b", 2, False)]
-    assert [type(v) for _, v, _ in stored] == [float, int]
+    report.glue("c", np.int64(3))
+    assert stored == [("a", 1.5, False), ("b", 2, False), ("c", 3, False)]
+    assert [type(v) for _, v, _ in stored] == [float, int, int]
 
 
 @dataclass
