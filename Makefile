@@ -46,7 +46,7 @@ browser: book $(BROWSER)/node_modules/.installed
 #   make chapter NB=01_byol PROFILE=ci ARGS="-p extra_seeds '[1, 2]'"
 PROFILE ?= ci
 chapter: $(VENV)/.installed
-	cd notebooks && REP_CHECKPOINT_DIR=$(TMP)/checkpoints-chapter papermill --cwd . -p profile $(PROFILE) $(ARGS) $(NB).ipynb $(NB).ipynb
+	cd notebooks && REP_CHECKPOINT_DIR=checkpoints papermill --cwd . -p profile $(PROFILE) $(ARGS) $(NB).ipynb $(NB).ipynb
 	python -c "import json, sys; p = sys.argv[1]; nb = json.load(open(p)); \
 	  nb['cells'] = [c for c in nb['cells'] if 'injected-parameters' not in c['metadata'].get('tags', [])]; \
 	  json.dump(nb, open(p, 'w'), indent=1, ensure_ascii=False); open(p, 'a').write('\\n')" notebooks/$(NB).ipynb
