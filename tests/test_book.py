@@ -27,17 +27,3 @@ def test_execution_row_reads_papermill_and_the_run_record(tmp_path):
     path = tmp_path / "01_demo.ipynb"
     path.write_text(json.dumps(nb))
     assert course.notebook_row(path) == ["01_demo", "colab", "cuda (Tesla T4)", "2026-01-02 03:04", "612"]
-
-
-def test_glue_stores_plain_numbers(monkeypatch):
-    """A glued NumPy or torch scalar must format in the prose ({glue:text}`x:.2f`)."""
-    import numpy as np
-    import torch
-
-    from rep_utils import display
-
-    shown = []
-    monkeypatch.setattr("myst_nb.glue", lambda name, value, display=True: shown.append(value))
-    display.glue("a", np.float64(1.5))
-    display.glue("b", torch.tensor(2))
-    assert shown == [1.5, 2] and [type(v) for v in shown] == [float, int]
