@@ -235,6 +235,9 @@ def train_gedi(x: torch.Tensor, cfg: GEDIConfig, device, seed: int = 0, checkpoi
         it += 1
         return {"loss": loss.detach(), **terms}
 
+    if len(x) < cfg.batch_size:  # n_train=None: the batch is checked against the data loaded
+        raise ValueError(f"batch_size={cfg.batch_size} is larger than the {len(x)} training inputs: "
+                         "lower batch_size or train on more inputs.")
     epochs = math.ceil(cfg.iterations / (len(x) // cfg.batch_size))
     history = fit({"model": model, "opt": opt, "buffer": buffer}, step, len(x), epochs, cfg.batch_size, seed,
                   device, checkpoint, on_epoch_end, desc="GEDI", meta={**asdict(cfg), "seed": seed})

@@ -224,3 +224,9 @@ def test_an_interrupted_run_resumes_with_its_replay_buffer(tmp_path):
     m, b, h = train_gedi(x, cfg, torch.device("cpu"), seed=4, checkpoint=ck)
     assert len(h) == 3 and torch.equal(b.samples, b_ref.samples)
     assert all(torch.equal(p, q) for p, q in zip(m.parameters(), m_ref.parameters()))
+
+
+def test_a_batch_larger_than_the_data_loaded_says_what_to_change():
+    x = scale_pixels(torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8))
+    with pytest.raises(ValueError, match="lower batch_size"):
+        train_gedi(x, replace(TINY_IMG, n_train=None, batch_size=8), torch.device("cpu"))

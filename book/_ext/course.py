@@ -8,6 +8,7 @@
   the page shows each bar's final state, as Jupyter does.
 - Bibliography labels in the author-year style the text cites in ("Grill et al. 2020"), instead of
   pybtex's alpha labels ("GSA+20").
+- The page style ``static/course.css``: code and outputs wrap at the column instead of scrolling.
 - MathJax from a local copy (``book/browser``, installed by ``make``) copied into the site, so math
   renders offline and the site loads nothing from a CDN; without the copy, Sphinx's CDN default stays.
 """
@@ -26,6 +27,7 @@ from pybtex.style.labels import BaseLabelStyle
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+STATIC = Path(__file__).resolve().parent / "static"
 MATHJAX = Path(__file__).resolve().parents[1] / "browser" / "node_modules" / "mathjax" / "es5"
 logger = logging.getLogger(__name__)
 
@@ -140,7 +142,13 @@ def _copy_mathjax(app, exception):
         shutil.copytree(MATHJAX, Path(app.outdir) / "_static" / "mathjax", dirs_exist_ok=True)
 
 
+def _add_style(app, config):
+    config.html_static_path.append(str(STATIC))
+
+
 def setup(app):
+    app.connect("config-inited", _add_style)
+    app.add_css_file("course.css")
     register_plugin("pybtex.style.labels", "course_author_year", AuthorYearLabels)
     register_plugin("pybtex.style.formatting", "course_author_year", AuthorYearStyle)
     app.add_directive("execution-times", ExecutionTimes)
