@@ -1,5 +1,6 @@
 # make book : create .venv, install rep_utils with the book and test tools, build the site into _build/html
 # make test : unit tests, every notebook in the ci profile (papermill, then nbval), the book build
+#             and its pages checked in headless Chromium
 VENV   ?= .venv
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export JUPYTER_PLATFORM_DIRS := 1
@@ -33,11 +34,12 @@ notebooks: $(VENV)/.installed
 
 # nbval re-runs the executed notebooks: cells tagged nbval-check-output must reproduce (same seed,
 # same numbers); it runs with the unit tests so pytest prints one summary.
-test: notebooks book
+test: notebooks browser
 	REP_CHECKPOINT_DIR=$(TMP)/checkpoints-nbval pytest -q -p no:cacheprovider tests --nbval-lax $(TMP)/*.ipynb
 
-# The real-browser check of the built pages (screenshots in _build/browser). Not yet in `test`: the
-# committed pages still scroll sideways in places (progress bars, data and run-record lines).
+# The real-browser check of the built (committed) pages at 1280 and 400 px: MathJax errors, raw
+# tables or math, bare values, sideways scrolling, figures shown too small, outside requests
+# (book/browser/check_pages.mjs); a screenshot of every page in _build/browser.
 browser: book $(BROWSER)/node_modules/.installed
 	node $(BROWSER)/check_pages.mjs _build/html _build/browser
 

@@ -2,7 +2,7 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from rep_utils.evaluate import extract_features, knn_accuracy, linear_probe
+from rep_utils.evaluate import extract_features, fit_linear, knn_accuracy, linear_probe
 from rep_utils.models import SmallCNN
 
 
@@ -43,6 +43,17 @@ def test_linear_probe_agrees_with_scikit_learn():
     mu, sd = a.mean(0), a.std(0)
     sk = LogisticRegression(C=10.0, max_iter=2000).fit((a - mu) / sd, ya).score((b - mu) / sd, yb)
     assert abs(ours - sk) <= 0.03
+
+
+def test_fit_linear_gives_scikit_learns_probabilities():
+    """Unstandardised (chapter 5's judge): mean cross-entropy + wd |W|^2 is scikit-learn's
+    multinomial objective with C = 1 / (2 wd n), the bias unpenalised in both."""
+    a, ya = _blobs(seed=5, spread=1.5)
+    b, _ = _blobs(n=50, seed=6, spread=1.5)
+    wd = 1e-2
+    ours = fit_linear(a, ya, weight_decay=wd, standardise=False)(b)
+    sk = LogisticRegression(C=1 / (2 * wd * len(a)), tol=1e-10, max_iter=10_000).fit(a.double(), ya)
+    torch.testing.assert_close(ours.double(), torch.as_tensor(sk.predict_proba(b.double())), atol=2e-3, rtol=0)
 
 
 def test_linear_probe_separable_is_perfect():
