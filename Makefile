@@ -45,7 +45,7 @@ browser: book $(BROWSER)/node_modules/.installed
 
 # Regenerate one chapter's committed outputs, then strip papermill's injected-parameters cell (on
 # Colab it would override the reader's profile; papermill's metadata keeps the parameters):
-#   make chapter NB=01_byol PROFILE=ci ARGS="-p extra_seeds '[1, 2]'"
+#   make chapter NB=01_byol PROFILE=ci ARGS="-y 'extra_seeds: [1, 2]'"   (-p passes strings; lists go with -y)
 PROFILE ?= ci
 chapter: $(VENV)/.installed
 	cd notebooks && REP_CHECKPOINT_DIR=checkpoints papermill --cwd . -p profile $(PROFILE) $(ARGS) $(NB).ipynb $(NB).ipynb

@@ -8,7 +8,8 @@
   the page shows each bar's final state, as Jupyter does.
 - Bibliography labels in the author-year style the text cites in ("Grill et al. 2020"), instead of
   pybtex's alpha labels ("GSA+20").
-- The page style ``static/course.css``: code and outputs wrap at the column instead of scrolling.
+- The page style ``static/course.css``: code and outputs wrap at the column instead of scrolling;
+  ``static/course.js``: each output figure links to its full-size image (click to enlarge).
 - MathJax from a local copy (``book/browser``, installed by ``make``) copied into the site, so math
   renders offline and the site loads nothing from a CDN; without the copy, Sphinx's CDN default stays.
 """
@@ -149,6 +150,7 @@ def _add_style(app, config):
 def setup(app):
     app.connect("config-inited", _add_style)
     app.add_css_file("course.css")
+    app.add_js_file("course.js")
     register_plugin("pybtex.style.labels", "course_author_year", AuthorYearLabels)
     register_plugin("pybtex.style.formatting", "course_author_year", AuthorYearStyle)
     app.add_directive("execution-times", ExecutionTimes)
