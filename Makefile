@@ -1,4 +1,4 @@
-# make book : create .venv, install rep_utils with the book and test tools, build the site into _build/html
+# make book : create .venv, install rep_utils with the book and test tools (and MathJax, npm), build the site into _build/html
 # make test : unit tests, every notebook in the ci profile (papermill, then nbval), the book build
 #             and its pages checked in headless Chromium
 VENV   ?= .venv
@@ -14,14 +14,14 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	pip install -q -c constraints.txt -e ".[book,test]"
 	touch $@
 
-# The browser test's tools: Debian's Chromium, and (npm) playwright-core and the MathJax copy the site serves.
+# npm: the MathJax copy the site serves (the book build copies it in) and playwright-core for the
+# browser test.
 BROWSER := book/browser
 $(BROWSER)/node_modules/.installed: $(BROWSER)/package.json $(BROWSER)/package-lock.json
-	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 	npm ci --prefix $(BROWSER) --no-audit --no-fund
 	touch $@
 
-book: $(VENV)/.installed
+book: $(VENV)/.installed $(BROWSER)/node_modules/.installed
 	jupyter-book build . --warningiserror --keep-going
 
 # Execute each notebook in the ci profile into _build/ci (the committed notebooks stay as they are);
@@ -39,8 +39,9 @@ test: notebooks browser
 
 # The real-browser check of the built (committed) pages at 1280 and 400 px: MathJax errors, raw
 # tables or math, bare values, sideways scrolling, figures shown too small, outside requests
-# (book/browser/check_pages.mjs); a screenshot of every page in _build/browser.
-browser: book $(BROWSER)/node_modules/.installed
+# (book/browser/check_pages.mjs) in Debian's Chromium; a screenshot of every page in _build/browser.
+browser: book
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 	node $(BROWSER)/check_pages.mjs _build/html _build/browser
 
 # Regenerate one chapter's committed outputs, then strip papermill's injected-parameters cell (on
