@@ -178,6 +178,7 @@ def fit(
     on_epoch_end: Callable[[int], dict] | None = None,
     desc: str = "train",
     meta: dict | None = None,
+    progress: bool = True,
 ) -> list[dict]:
     """Run ``epochs`` passes over ``n`` examples in shuffled batches of indices and return the
     history (one dict of mean metrics per epoch).
@@ -188,7 +189,7 @@ def fit(
     generator seeded by ``(seed, epoch)``, so a run resumed from the checkpoint saved after each
     epoch ends with the same weights as one that was never interrupted. ``meta`` (the config)
     is saved with the checkpoint; a checkpoint written under another config is not resumed.
-    A non-finite metric or weight stops the run (:func:`rep_utils.checks.check_finite`).
+    ``progress=False`` hides the progress bar (many short runs). A non-finite metric or weight stops the run (:func:`rep_utils.checks.check_finite`).
     """
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"epochs={epochs!r}: there is nothing to train; it must be an integer >= 1.")
@@ -208,7 +209,7 @@ def fit(
         print(f"Resumed from {path} after epoch {start} of {epochs}.")
     modules = {k: m for k, m in state.items() if isinstance(m, torch.nn.Module)}
     steps = n // batch_size
-    bar = tqdm(total=(epochs - start) * steps, desc=desc, mininterval=2.0)
+    bar = tqdm(total=(epochs - start) * steps, desc=desc, mininterval=2.0, disable=not progress)
     for epoch in range(start, epochs):
         g = torch.Generator(device).manual_seed(seed * 100_003 + epoch)
         perm = torch.randperm(n, device=device, generator=g)

@@ -118,6 +118,18 @@ def test_switches_select_the_terms_and_only_the_generative_term_runs_the_sampler
         gedi_loss(model, x, buffer, replace(TINY, gen=False, inv=False, prior=False), None)
 
 
+def test_warmup_trains_the_generative_term_alone_then_all_three():
+    model, x = GEDI(TINY), torch.randn(10, 2)
+    cfg = replace(TINY, warmup=5)
+    for step, alone in ((4, True), (5, False)):
+        loss, terms = gedi_loss(model, x, make_buffer(cfg, (2,), "cpu"), cfg, torch.Generator().manual_seed(0), step)
+        both = terms["gen"] + (0 if alone else terms["inv"] + terms["prior"])
+        assert loss.item() == pytest.approx(both.item(), rel=1e-6)
+    cfg = replace(cfg, gen=False)  # nothing to warm up: the clustering terms from the first step
+    loss, terms = gedi_loss(model, x, make_buffer(cfg, (2,), "cpu"), cfg, None, 0)
+    assert loss.item() == pytest.approx((terms["inv"] + terms["prior"]).item(), rel=1e-6)
+
+
 def test_training_runs_and_is_reproducible():
     x, _ = toy_2d("moons", TINY.n_train)
     runs = [train_gedi(x, TINY, torch.device("cpu"), seed=1) for _ in range(2)]
