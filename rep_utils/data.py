@@ -65,11 +65,15 @@ class ImageData:
     def mean_std(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         return STATS[self.name]
 
-    def subset(self, n_train: int | None = None, n_test: int | None = None) -> "ImageData":
-        """The first ``n_train`` / ``n_test`` images of a fixed shuffle (the same for every seed)."""
+    def subset(self, n_train: int | None = None, n_test: int | None = None, draw: int = 0) -> "ImageData":
+        """The first ``n_train`` / ``n_test`` images of a fixed shuffle (the same for every seed).
+        ``draw`` > 0 takes the training images from another shuffle (another draw of a labelled
+        subset); the test images stay the same."""
         g = torch.Generator().manual_seed(0)
         tr = torch.randperm(len(self.y_train), generator=g)[:n_train]
         te = torch.randperm(len(self.y_test), generator=g)[:n_test]
+        if draw:
+            tr = torch.randperm(len(self.y_train), generator=torch.Generator().manual_seed(draw))[:n_train]
         return ImageData(self.name, self.source, self.x_train[tr], self.y_train[tr],
                          self.x_test[te], self.y_test[te], self.classes)
 
@@ -189,15 +193,17 @@ def _offline(name: str, full_size: bool) -> ImageData | None:
     return None
 
 
-def load_images(name: str, profile: str | None = None, verbose: bool = True) -> ImageData:
+def load_images(name: str, profile: str | None = None, verbose: bool = True,
+                full_size: bool | None = None) -> ImageData:
     """Load ``'mnist'`` or ``'cifar10'`` for ``profile`` (None: :func:`resolve_profile`'s choice).
 
     With ``REP_DATA_DIR`` set: its offline files. Otherwise the full torchvision data (cached, or
     downloaded when there is internet); if that fails, the offline files with a message saying so.
-    Offline, ``ci`` gets the exact subsets and ``colab``/``full`` the full-size copies."""
+    Offline, ``ci`` gets the exact subsets and ``colab``/``full`` the full-size copies;
+    ``full_size`` overrides the profile's choice (a ci run that trains on all of MNIST)."""
     if name not in STATS:
         raise ValueError(f"Unknown dataset {name!r}; choose one of {sorted(STATS)}.")
-    full_size = resolve_profile(profile) != "ci"
+    full_size = resolve_profile(profile) != "ci" if full_size is None else full_size
     data = _offline(name, full_size) if os.environ.get("REP_DATA_DIR") else None
     failure = None
     if data is None:

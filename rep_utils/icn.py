@@ -21,6 +21,7 @@ from .data import ImageData
 from .evaluate import extract_features
 from .models import Classifier, SmallCNN, make_backbone
 from .sgld import sgld_sample
+from .optim import warmup_cosine
 from .train import Amp, fit
 
 
@@ -35,8 +36,9 @@ class ICNConfig:
     epochs_per_round: int = 2
     batch_size: int = 64
     neg_batch: int = 32  # pseudo-negatives in each training step
-    alpha: float = 1.0  # weight of the pseudo-negative cross-entropy
+    alpha: float = 0.3  # weight of the pseudo-negative cross-entropy; ours: at 1 it costs accuracy (chapter 3)
     lr: float = 1e-3
+    lr_decay: bool = True  # ours: cosine decay to 0 over all rounds' steps, in both arms
     weight_decay: float = 5e-4
     neg_per_class: int = 20  # new pseudo-negatives per class and round (10 classes: 200, the paper's "e.g. 200")
     sgld_steps: int = 40
@@ -50,7 +52,7 @@ class ICNConfig:
     def for_profile(cls, profile: str, dataset: str = "mnist") -> "ICNConfig":
         """MNIST: the small CNN. CIFAR-10: the CIFAR ResNet-18 in colab/full (the paper used a ResNet-32);
         its ci config keeps the small CNN so that it runs on a CPU."""
-        ci = replace(cls(), n_train=1000, n_test=1000, width=16, rounds=3, lr=2e-3,
+        ci = replace(cls(), n_train=1000, n_test=1000, width=16, rounds=3, lr=5e-3,
                      batch_size=32, neg_batch=16, neg_per_class=10, sgld_steps=20)
         return {("mnist", "ci"): ci,
                 ("mnist", "colab"): replace(cls(), n_train=5000, n_test=None),
@@ -67,6 +69,10 @@ class ICNConfig:
         backbone = (SmallCNN(in_channels, self.width) if self.backbone == "small_cnn"
                     else make_backbone(self.backbone, in_channels))
         return Classifier(backbone, num_classes + 1)
+
+    def all_data(self) -> "ICNConfig":
+        """Every training and test image, one epoch a round (the paper's full-MNIST setting)."""
+        return replace(self, n_train=None, n_test=None, epochs_per_round=1)
 
     def with_labels(self, n: int, n_ref: int) -> "ICNConfig":
         """Train on ``n`` labelled images with as many optimisation steps per round as on ``n_ref``."""
@@ -129,7 +135,7 @@ def predict_logits(model, x, mean, std, batch_size: int = 1000) -> torch.Tensor:
     return extract_features(model, x, mean, std, x.device, batch_size)
 
 
-def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint_prefix=None):
+def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint_prefix=None, progress: bool = True):
     """Reclassification by synthesis, the paper's loop (its section numbers could not be checked).
     Returns the model, the per-epoch history, the negative pool and per-round synthesis
     statistics. ``introspective=False`` trains the same CNN on the same schedule without negatives."""
@@ -151,7 +157,13 @@ def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint
         pool.add(xt, k, t)
         return k, x0, xt
 
+    total, first = cfg.rounds * cfg.epochs_per_round * (len(y) // cfg.batch_size), next(model.parameters())
+
     def step(idx, g):
+        if cfg.lr_decay:  # the step count lives in the optimiser's state, so a resumed run keeps it
+            k = int(opt.state[first]["step"]) if first in opt.state else 0
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * warmup_cosine(k, total, 0)
         xb = x[idx].float() / 255
         if cfg.introspective:  # one BatchNorm batch for real images and pseudo-negatives
             xb = torch.cat([xb, pool.x[torch.randint(len(pool), (cfg.neg_batch,), device=device, generator=g)]])
@@ -175,7 +187,7 @@ def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint
         ck = f"{checkpoint_prefix}_round{t}.pt" if checkpoint_prefix else None
         meta = {**asdict(cfg), "data": data.describe(), "seed": seed, "round": t}
         h = fit({"model": model, "opt": opt, "amp": amp}, step, len(y), cfg.epochs_per_round, cfg.batch_size,
-                seed * 31 + t, device, ck, evaluate, desc=f"round {t}", meta=meta)
+                seed * 31 + t, device, ck, evaluate, desc=f"round {t}", meta=meta, progress=progress)
         history += [{**r, "round": t, "epoch": (t - 1) * cfg.epochs_per_round + r["epoch"]} for r in h]
         if cfg.introspective and t < cfg.rounds:  # ... then (b) synthesis
             k, x0, xt = new_negatives(t)

@@ -160,3 +160,11 @@ def test_toy_sets_are_standardised_and_balanced(name):
     x, y = data.toy_2d(name, n=1000, seed=1)
     assert x.shape == (1000, 2) and torch.allclose(x.mean(0), torch.zeros(2), atol=1e-5)
     assert y.float().mean().item() == 0.5
+
+
+def test_subset_draws_other_training_images_and_keeps_the_test_images():
+    x = torch.arange(50, dtype=torch.uint8).view(50, 1, 1, 1)
+    d = data.ImageData("toy", "test", x, torch.arange(50), x[:20], torch.arange(20), [str(i) for i in range(10)])
+    a, same, b = d.subset(10, 5), d.subset(10, 5, draw=0), d.subset(10, 5, draw=1)
+    assert torch.equal(a.y_train, same.y_train) and not torch.equal(a.y_train, b.y_train)
+    assert torch.equal(a.y_test, b.y_test) and len(b.y_train) == 10 and len(set(b.y_train.tolist())) == 10

@@ -150,7 +150,7 @@ def test_diverging_learning_rate_stops_instead_of_reporting_an_error_rate():
     y = torch.arange(64) % 10
     x = (torch.rand(64, 1, 28, 28, generator=g) * 255).to(torch.uint8)
     data = ImageData("mnist", "toy", x, y, x[:32], y[:32], [str(i) for i in range(10)])
-    cfg = ICNConfig(width=8, rounds=2, batch_size=16, neg_batch=8, lr=1e4, epochs_per_round=4,
+    cfg = ICNConfig(width=8, rounds=2, batch_size=16, neg_batch=8, lr=1e4, lr_decay=False, epochs_per_round=4,
                     neg_per_class=2, sgld_steps=2)
     with pytest.raises(FloatingPointError, match="lr=10000"):
         train_icn(data, cfg, torch.device("cpu"))
@@ -160,3 +160,17 @@ def test_diverging_learning_rate_stops_instead_of_reporting_an_error_rate():
 def test_with_labels_below_one_batch_says_so(n, n_ref):
     with pytest.raises(ValueError, match="batch_size=64"):
         ICNConfig().with_labels(n, n_ref)
+
+
+def test_a_resumed_run_keeps_its_learning_rate_schedule(tmp_path):
+    """Round 2 retrained from round 1's checkpoint ends with the same weights as the uninterrupted
+    run only if the cosine schedule resumes at the saved step (it is read from AdamW's state)."""
+    data = _toy_digits()
+    cfg = ICNConfig(width=8, rounds=2, epochs_per_round=2, batch_size=32, neg_batch=8, neg_per_class=5,
+                    sgld_steps=3, lr=1e-2)
+    whole = train_icn(data, cfg, CPU, seed=0, checkpoint_prefix=tmp_path / "run", progress=False)[0]
+    (tmp_path / "run_round2.pt").unlink()
+    resumed = train_icn(data, cfg, CPU, seed=0, checkpoint_prefix=tmp_path / "run", progress=False)[0]
+    assert all(torch.equal(a, b) for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()))
+    constant = train_icn(data, replace(cfg, lr_decay=False), CPU, seed=0, progress=False)[0]
+    assert not all(torch.equal(a, b) for a, b in zip(whole.state_dict().values(), constant.state_dict().values()))
