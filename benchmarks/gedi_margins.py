@@ -17,6 +17,7 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
+from common import margin_table
 from rep_utils.augment import grayscale
 from rep_utils.data import load_images
 from rep_utils.gedi import GEDIConfig, GEDIImageConfig, image_scores, scale_pixels, toy_run, train_gedi
@@ -94,13 +95,6 @@ def image_margins(r):
     return m
 
 
-def report(title, margins):
-    print(f"\n{title}\n| assertion | worst margin | passing |\n|---|---|---|")
-    for k in margins[0]:
-        vals = [m[k] for m in margins]
-        print(f"| {k} | {min(vals):.3f} | {sum(v > 0 or (v == 0 and 'count' in k) for v in vals)} of {len(vals)} |")
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", nargs="+", type=int, default=list(range(12)))
@@ -109,8 +103,8 @@ def main():
     with mp.get_context("spawn").Pool(ap.parse_args().workers) as pool:
         res = dict(zip(seeds, pool.map(one_seed, seeds)))
     windows = [[res[s + i] for i in range(3)] for s in seeds if all(s + i in res for i in range(3))]
-    report(f"toy assertions over {len(windows)} windows of 3 seeds", [toy_margins(w) for w in windows])
-    report(f"image assertions over {len(seeds)} seeds", [image_margins(res[s]) for s in seeds])
+    margin_table(f"toy assertions over {len(windows)} windows of 3 seeds", [toy_margins(w) for w in windows])
+    margin_table(f"image assertions over {len(seeds)} seeds", [image_margins(res[s]) for s in seeds])
     print(f"\nfrequencies over seeds {seeds[0]}-{seeds[-1]} ({len(seeds)} seeds):")
     n = len(seeds)
     for name in ("moons", "circles"):

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import torch
 
-from gedi_toy_sweep import parse_set
+from common import parse_set
 from rep_utils.data import load_images
 from rep_utils.gedi import GEDIImageConfig, image_scores, scale_pixels, train_gedi
 
@@ -24,7 +24,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(1)
     base = replace(GEDIImageConfig.for_profile("ci"), n_train=5000, iterations=312, sgld_steps=10)
-    cfg = replace(base, **parse_set(a.set))
+    cfg = replace(base, **parse_set(GEDIImageConfig, a.set))
     d = load_images("mnist", "ci").subset(cfg.n_train, cfg.n_test)
     for v in a.variants:
         c = replace(cfg, gen=(v != "nogen"))

@@ -7,23 +7,15 @@ Each run is one CPU thread; a line per run (NMI, largest cluster, density AUROC,
 """
 import argparse
 import json
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import torch
 
+from common import parse_set
 from rep_utils.gedi import GEDIConfig, toy_run
 
 VARIANTS = {"full": {}, "nogen": dict(gen=False), "energy": dict(inv=False, prior=False),
             "noprior": dict(prior=False), "noinv": dict(inv=False)}
-
-
-def parse_set(items):
-    types = {f.name: f.type for f in fields(GEDIConfig)}
-    out = {}
-    for item in items:
-        k, v = item.split("=")
-        out[k] = (v.lower() == "true") if types[k] in ("bool", bool) else (int(v) if types[k] in ("int", int) else float(v))
-    return out
 
 
 def score(name, cfg, seed):
@@ -40,7 +32,7 @@ def main():
     ap.add_argument("--set", nargs="*", default=[])
     a = ap.parse_args()
     torch.set_num_threads(1)
-    cfg = replace(GEDIConfig.for_profile(a.profile), **parse_set(a.set))
+    cfg = replace(GEDIConfig.for_profile(a.profile), **parse_set(GEDIConfig, a.set))
     print("recipe:", a.profile, a.set, flush=True)
     for name in a.data:
         for v in a.variants:

@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from common import margin_table
 from rep_utils.data import load_images
 from rep_utils.icn import ICNConfig, predict_logits, train_icn
 
@@ -47,13 +48,6 @@ def one_seed(s):
     return res
 
 
-def report(title, margins):
-    print(f"\n{title}\n| assertion | worst margin | passing |\n|---|---|---|")
-    for k in margins[0]:
-        v = [m[k] for m in margins]
-        print(f"| {k} | {min(v):.3f} | {sum(x > 0 for x in v)} of {len(v)} |")
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", nargs="+", type=int, default=list(range(12)))
@@ -71,7 +65,7 @@ def main():
         for n in SIZES:
             m[f"{n} digits: ICN error < 0.5"] = 0.5 - r[n]["ICN"]["err"]
         per_seed.append(m)
-    report(f"per-seed assertions over {len(seeds)} seeds", per_seed)
+    margin_table(f"per-seed assertions over {len(seeds)} seeds", per_seed)
     windows = []
     for s in seeds:
         w = [res[s + i] for i in range(3) if s + i in res]
@@ -82,7 +76,7 @@ def main():
         m[f"{SIZES[0]} digits: ICN mean error < baseline's"] = mean[SIZES[0], "baseline"] - mean[SIZES[0], "ICN"]
         m["1000 digits: baseline spread (max - min) < 0.03"] = 0.03 - np.ptp([r[1000]["baseline"]["err"] for r in w])
         windows.append(m)
-    report(f"mean-over-seeds assertions over {len(windows)} windows of 3 seeds", windows)
+    margin_table(f"mean-over-seeds assertions over {len(windows)} windows of 3 seeds", windows)
     for n in (1000, *SIZES):
         d = [100 * (res[s][n]["ICN"]["err"] - res[s][n]["baseline"]["err"]) for s in seeds]
         print(f"{n} digits: ICN - baseline (pp) per seed {np.round(d, 1).tolist()}, ICN better in {sum(x < 0 for x in d)} of {len(d)}")

@@ -8,20 +8,14 @@ One line per recipe and arm: the test errors per seed, their mean and standard d
 import argparse
 import json
 import time
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import numpy as np
 import torch
 
+from common import parse_set
 from rep_utils.data import load_images
 from rep_utils.icn import ICNConfig, train_icn
-
-
-def parse_set(items):
-    types = {f.name: f.type for f in fields(ICNConfig)}
-    conv = {"bool": lambda v: v.lower() == "true", "int": int, "float": float,
-            "int | None": lambda v: None if v.lower() == "none" else int(v)}
-    return {k: conv.get(types[k], str)(v) for k, v in (i.split("=") for i in items)}
 
 
 def main():
@@ -35,7 +29,7 @@ def main():
     ap.add_argument("--set", nargs="*", default=[])
     a = ap.parse_args()
     base = ICNConfig.for_profile(a.profile)
-    cfg = replace(base.with_labels(a.n, base.n_train or a.n), **parse_set(a.set))
+    cfg = replace(base.with_labels(a.n, base.n_train or a.n), **parse_set(ICNConfig, a.set))
     data = load_images("mnist", a.data).subset(a.n, cfg.n_test, draw=a.draw)
     for arm in a.arms:
         errs, t0 = [], time.perf_counter()

@@ -20,8 +20,8 @@ from .augment import normalize
 from .data import ImageData
 from .evaluate import extract_features
 from .models import Classifier, SmallCNN, make_backbone
-from .sgld import sgld_sample
 from .optim import warmup_cosine
+from .sgld import sgld_sample
 from .train import Amp, fit
 
 
@@ -157,13 +157,12 @@ def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint
         pool.add(xt, k, t)
         return k, x0, xt
 
-    total, first = cfg.rounds * cfg.epochs_per_round * (len(y) // cfg.batch_size), next(model.parameters())
+    total = cfg.rounds * cfg.epochs_per_round * (len(y) // cfg.batch_size)
+    state = {"model": model, "opt": opt, "amp": amp}
+    if cfg.lr_decay:  # checkpointed with the rest of the state, so a resumed run keeps its place
+        state["sched"] = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: warmup_cosine(k, total, 0))
 
     def step(idx, g):
-        if cfg.lr_decay:  # the step count lives in the optimiser's state, so a resumed run keeps it
-            k = int(opt.state[first]["step"]) if first in opt.state else 0
-            for group in opt.param_groups:
-                group["lr"] = cfg.lr * warmup_cosine(k, total, 0)
         xb = x[idx].float() / 255
         if cfg.introspective:  # one BatchNorm batch for real images and pseudo-negatives
             xb = torch.cat([xb, pool.x[torch.randint(len(pool), (cfg.neg_batch,), device=device, generator=g)]])
@@ -172,6 +171,8 @@ def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint
             loss = (icn_loss(logits[:len(idx)], y[idx], logits[len(idx):], cfg.alpha) if cfg.introspective
                     else F.cross_entropy(logits, y[idx]))
         amp.step(loss, opt)
+        if cfg.lr_decay:
+            state["sched"].step()
         return {"loss": loss.detach()}
 
     def evaluate(epoch):  # at the end of each round
@@ -186,7 +187,7 @@ def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint
     for t in range(1, cfg.rounds + 1):  # (a) reclassification ...
         ck = f"{checkpoint_prefix}_round{t}.pt" if checkpoint_prefix else None
         meta = {**asdict(cfg), "data": data.describe(), "seed": seed, "round": t}
-        h = fit({"model": model, "opt": opt, "amp": amp}, step, len(y), cfg.epochs_per_round, cfg.batch_size,
+        h = fit(state, step, len(y), cfg.epochs_per_round, cfg.batch_size,
                 seed * 31 + t, device, ck, evaluate, desc=f"round {t}", meta=meta, progress=progress)
         history += [{**r, "round": t, "epoch": (t - 1) * cfg.epochs_per_round + r["epoch"]} for r in h]
         if cfg.introspective and t < cfg.rounds:  # ... then (b) synthesis

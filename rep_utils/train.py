@@ -189,7 +189,8 @@ def fit(
     generator seeded by ``(seed, epoch)``, so a run resumed from the checkpoint saved after each
     epoch ends with the same weights as one that was never interrupted. ``meta`` (the config)
     is saved with the checkpoint; a checkpoint written under another config is not resumed.
-    ``progress=False`` hides the progress bar (many short runs). A non-finite metric or weight stops the run (:func:`rep_utils.checks.check_finite`).
+    ``progress=False`` hides the progress bar (many short runs). A non-finite metric or weight
+    stops the run (:func:`rep_utils.checks.check_finite`).
     """
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"epochs={epochs!r}: there is nothing to train; it must be an integer >= 1.")
