@@ -58,6 +58,14 @@ class Classifier(nn.Module):
         return self.head(self.backbone(x))
 
 
+def mlp(in_dim: int, hidden_dim: int, out_dim: int, batch_norm: bool = True) -> nn.Sequential:
+    """The self-supervised heads: Linear-BN-ReLU-Linear, no BN on the output (BYOL's projector and
+    predictor, Sec. 3.3; SimCLR's projector); ``batch_norm=False``: Linear-ReLU-Linear (MoCo v2)."""
+    norm = [nn.BatchNorm1d(hidden_dim)] if batch_norm else []
+    return nn.Sequential(nn.Linear(in_dim, hidden_dim), *norm, nn.ReLU(inplace=True),
+                         nn.Linear(hidden_dim, out_dim, bias=not batch_norm))
+
+
 def make_backbone(name: str, in_channels: int) -> nn.Module:
     """``'small_cnn'`` or ``'resnet18'`` by name, as the profiles name them."""
     makers = {"small_cnn": SmallCNN, "resnet18": ResNet18Cifar}

@@ -3,7 +3,8 @@
 - ``mean_std`` / ``pm``: mean and *sample* standard deviation over seeds (``ddof=1``), written
   "m ± s"; the number of seeds is always stated beside it.
 - ``paired``: a per-seed paired comparison (difference, its standard error, paired t, two-sided p,
-  wins), as when two methods share seeds.
+  wins), as when two methods share seeds; ``accuracy_gap_se``: the binomial standard error of the
+  gap between two accuracies on one test set (a single seed's noise floor).
 - ``table``: rows of dicts rendered as a real table on the page (MyST markdown, math included).
 - ``glue``: values stored for the prose (``{glue:text}`name:.3f```) without being shown.
 - ``wrap``: a config or any value as text wrapped to the page's column (no sideways scrolling).
@@ -48,6 +49,13 @@ def paired(a: Sequence[float], b: Sequence[float]) -> dict:
     t = float(d.mean() / se) if se > 0 else math.copysign(math.inf, d.mean()) if d.mean() else 0.0
     p = float(2 * stats.t.sf(abs(t), n - 1)) if math.isfinite(t) else 0.0
     return {"diff": float(d.mean()), "se": se, "t": t, "p": p, "wins": int((d > 0).sum()), "n": n}
+
+
+def accuracy_gap_se(a: float, b: float, n: int) -> float:
+    """Standard error of the difference of two accuracies ``a`` and ``b``, each measured on the same
+    ``n`` test images, treated as independent binomials: sqrt((a(1-a) + b(1-b)) / n). Conservative:
+    two classifiers that err on the same images differ by less than this."""
+    return math.sqrt((a * (1 - a) + b * (1 - b)) / n)
 
 
 def _cell(v, fmt: str) -> str:

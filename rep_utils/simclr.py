@@ -14,9 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .checks import validate_config
-from .byol import mlp
 from .data import ImageData
-from .models import make_backbone
+from .models import make_backbone, mlp
 from .optim import LARS, lars_param_groups
 from .ssl import train_two_view
 
@@ -86,11 +85,13 @@ class SimCLRConfig:
 
 
 def train_simclr(data: ImageData, cfg: SimCLRConfig, device: torch.device, seed: int = 0,
-                 checkpoint=None, desc: str = "SimCLR", monitor=None) -> tuple[SimCLR, list[dict]]:
+                 checkpoint=None, desc: str = "SimCLR", monitor=None,
+                 progress: bool = True) -> tuple[SimCLR, list[dict]]:
     """Pre-train on ``data.x_train`` (labels unused) with :func:`rep_utils.ssl.train_two_view`."""
     torch.manual_seed(seed)
     encoder = make_backbone(cfg.backbone, data.x_train.shape[1])
     model = SimCLR(encoder, cfg.hidden_dim, cfg.out_dim, cfg.temperature).to(device)
     opt = LARS(lars_param_groups(model, cfg.weight_decay), lr=0.0, momentum=cfg.momentum, eta=cfg.eta)
-    history = train_two_view(model, opt, data, cfg, device, seed, checkpoint, desc, monitor=monitor)
+    history = train_two_view(model, opt, data, cfg, device, seed, checkpoint, desc, monitor=monitor,
+                             progress=progress)
     return model, history

@@ -93,7 +93,8 @@ class SimSiamConfig:
 
 
 def train_simsiam(data: ImageData, cfg: SimSiamConfig, device: torch.device, seed: int = 0,
-                  checkpoint=None, desc: str = "SimSiam", monitor=None) -> tuple[SimSiam, list[dict]]:
+                  checkpoint=None, desc: str = "SimSiam", monitor=None,
+                  progress: bool = True) -> tuple[SimSiam, list[dict]]:
     """Pre-train on ``data.x_train`` (labels unused) with :func:`rep_utils.ssl.train_two_view`."""
     torch.manual_seed(seed)
     model = SimSiam(make_backbone(cfg.backbone, data.x_train.shape[1]), cfg.dim, cfg.pred_dim).to(device)
@@ -101,5 +102,6 @@ def train_simsiam(data: ImageData, cfg: SimSiamConfig, device: torch.device, see
     opt = torch.optim.SGD([{"params": rest},
                            {"params": model.predictor.parameters(), "fixed_lr": cfg.fix_pred_lr}],
                           lr=0.0, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    history = train_two_view(model, opt, data, cfg, device, seed, checkpoint, desc, monitor=monitor)
+    history = train_two_view(model, opt, data, cfg, device, seed, checkpoint, desc, monitor=monitor,
+                             progress=progress)
     return model, history

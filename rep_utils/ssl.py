@@ -25,14 +25,15 @@ def train_two_view(model: nn.Module, opt: torch.optim.Optimizer, data: ImageData
                    device: torch.device, seed: int = 0, checkpoint=None, desc: str = "SSL",
                    after_step: Callable[[int, int], dict] | None = None,
                    on_epoch_end: Callable[[int], dict] | None = None,
-                   monitor: Callable[[nn.Module, int], dict] | None = None) -> list[dict]:
+                   monitor: Callable[[nn.Module, int], dict] | None = None,
+                   progress: bool = True) -> list[dict]:
     """Pre-train ``model`` on ``data.x_train`` (labels unused) and return the history.
 
     ``cfg`` supplies ``epochs``, ``batch_size``, ``base_lr``, ``warmup_epochs`` and the per-view
     ``blur_p`` and ``solarize_p``. ``after_step(k, total)`` runs after each update and returns
     extra metrics; ``on_epoch_end(epoch)`` adds the method's own per-epoch metrics. ``monitor(
     encoder, epoch)`` is the caller's probe: it is also called before the first update, and
-    its result is the history's row with ``epoch`` 0. Optimiser groups with ``fixed_lr`` keep
+    its result is the history's row with ``epoch`` 0. ``progress=False`` hides the bar. Optimiser groups with ``fixed_lr`` keep
     the peak rate (SimSiam's predictor, Chen & He 2021, Sec. 4.2).
     """
     views = [Augment(data.x_train.shape[-1], blur_p=b, solarize_p=s)
@@ -63,5 +64,5 @@ def train_two_view(model: nn.Module, opt: torch.optim.Optimizer, data: ImageData
     first = [{"epoch": 0, **monitor(model.encoder, -1)}] if monitor else []
     history = fit({"model": model, "opt": opt, "amp": amp}, step, len(x), cfg.epochs,
                   cfg.batch_size, seed, device, checkpoint, epoch_end, desc=desc,
-                  meta={**asdict(cfg), "data": data.describe(), "seed": seed})
+                  meta={**asdict(cfg), "data": data.describe(), "seed": seed}, progress=progress)
     return first + history

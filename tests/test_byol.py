@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -120,3 +121,40 @@ def test_loss_falls_on_toy_problem(one_thread):
     model.eval()
     z = F.normalize(model.online(centres), dim=1)
     assert (z @ z.T).fill_diagonal_(0).max() < 0.99  # the three clusters do not map to one point
+
+
+def test_train_byol_on_toy_images(one_thread):
+    """The shared loop with BYOL's hooks: epoch 0 is the untrained network (its collapse metrics,
+    equal to build_byol's), one row per epoch, the step counter, tau rising, the target moved
+    away from its start but behind the online network."""
+    from rep_utils.byol import build_byol, collapse_metrics, train_byol
+    from test_ssl import _data
+
+    data = _data()
+    cfg = BYOLConfig(backbone="small_cnn", image_size=8, epochs=3, batch_size=32, hidden_dim=16,
+                     out_dim=8, optimizer="adamw", base_lr=4e-3, warmup_epochs=1, tau_base=0.9)
+    start = build_byol(cfg, 1, 0, torch.device("cpu"))
+    model, history = train_byol(data, cfg, torch.device("cpu"), progress=False)
+    assert [h["epoch"] for h in history] == [0, 1, 2, 3] and int(model.k) == 9
+    assert history[0] == {"epoch": 0, **collapse_metrics(start, data.x_test, *data.mean_std, torch.device("cpu"))}
+    assert {"loss", "tau", "lr", "z_std", "rankme_z"} <= set(history[1])
+    assert history[1]["tau"] < history[3]["tau"] <= 1
+    t0, t, o = (torch.cat([p.flatten() for p in m.parameters()]) for m in (start.target, model.target, model.online))
+    assert (t - t0).abs().max() > 0 and (t - o).abs().max() > 0
+    with pytest.raises(ValueError, match="choose 'lars' or 'adamw'"):
+        train_byol(data, BYOLConfig(backbone="small_cnn", image_size=8, epochs=1, batch_size=32,
+                                    optimizer="sgd"), torch.device("cpu"))
+
+
+def test_ablations_change_one_thing_each():
+    from rep_utils.byol import ABLATIONS
+
+    base = BYOLConfig.for_profile("ci")
+    for name, changes in ABLATIONS.items():
+        cfg = replace(base, **changes)
+        changed = {f for f in vars(base) if getattr(cfg, f) != getattr(base, f)}
+        assert changed and changed <= set(changes), name
+    fixed = replace(base, **ABLATIONS["fixed random target (τ = 1)"])
+    assert all(tau_schedule(k, 100, fixed.tau_base, fixed.tau_end) == 1.0 for k in (0, 50, 100))
+    off = replace(base, **ABLATIONS["no target (τ = 0)"])
+    assert all(tau_schedule(k, 100, off.tau_base, off.tau_end) == 0.0 for k in (0, 50, 100))

@@ -30,6 +30,14 @@ def test_paired_matches_scipy():
         report.paired([1.0], [0.0])
 
 
+def test_accuracy_gap_se_matches_simulated_binomials():
+    """Two independent classifiers with accuracies 0.45 and 0.40 on 1,000 images: the spread of
+    their simulated gap is the formula's."""
+    rng = np.random.default_rng(0)
+    gaps = rng.binomial(1000, 0.45, 20_000) / 1000 - rng.binomial(1000, 0.40, 20_000) / 1000
+    assert report.accuracy_gap_se(0.45, 0.40, 1000) == pytest.approx(gaps.std(), rel=0.02)
+
+
 def test_table_renders_a_markdown_table():
     md = report.table([{"method": "BYOL", "acc": 0.91234, "n": 3},
                        {"method": "$\\tau=0$", "acc": float("nan"), "n": 2}],
