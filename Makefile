@@ -1,5 +1,5 @@
 # make book : create .venv, install rep_utils with the book and test tools (and MathJax, npm), build the site into _build/html
-# make test : unit tests, every notebook in the ci profile (papermill, then nbval), the book build
+# make test : ruff, unit tests, every notebook in the ci profile (papermill, then nbval), the book build
 #             and its pages checked in headless Chromium
 VENV   ?= .venv
 export PATH := $(abspath $(VENV))/bin:$(PATH)
@@ -7,7 +7,7 @@ export JUPYTER_PLATFORM_DIRS := 1
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 TMP    := $(abspath _build/ci)
 
-.PHONY: book test browser notebooks chapter clean
+.PHONY: book test lint browser notebooks chapter clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -24,6 +24,10 @@ $(BROWSER)/node_modules/.installed: $(BROWSER)/package.json $(BROWSER)/package-l
 book: $(VENV)/.installed $(BROWSER)/node_modules/.installed
 	jupyter-book build . --warningiserror --keep-going
 
+# ruff (pyproject.toml): pyflakes, pycodestyle errors and import order, first because it takes a second.
+lint: $(VENV)/.installed
+	ruff check .
+
 # Execute each notebook in the ci profile into _build/ci (the committed notebooks stay as they are);
 # the notebooks' own assertions check the papers' claims at small scale.
 notebooks: $(VENV)/.installed
@@ -34,7 +38,7 @@ notebooks: $(VENV)/.installed
 
 # nbval re-runs the executed notebooks: cells tagged nbval-check-output must reproduce (same seed,
 # same numbers); it runs with the unit tests so pytest prints one summary.
-test: notebooks browser
+test: lint notebooks browser
 	REP_CHECKPOINT_DIR=$(TMP)/checkpoints-nbval pytest -q -p no:cacheprovider tests --nbval-lax $(TMP)/*.ipynb
 
 # The real-browser check of the built (committed) pages at 1280 and 400 px: MathJax errors, raw

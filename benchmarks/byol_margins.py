@@ -14,9 +14,10 @@ from dataclasses import replace
 
 import torch
 
-from common import margin_table
 from rep_utils import byol
 from rep_utils.data import load_images
+
+from common import margin_table
 
 
 def one_seed(s):

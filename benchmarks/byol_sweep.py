@@ -14,9 +14,10 @@ from dataclasses import replace
 
 import torch
 
-from common import parse_set
 from rep_utils.byol import BYOLConfig, build_byol, scores, train_byol
 from rep_utils.data import load_images
+
+from common import parse_set
 
 
 def percent(r):

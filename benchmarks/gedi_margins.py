@@ -17,10 +17,11 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-from common import margin_table
 from rep_utils.augment import grayscale
 from rep_utils.data import load_images
 from rep_utils.gedi import GEDIConfig, GEDIImageConfig, image_scores, scale_pixels, toy_run, train_gedi
+
+from common import margin_table
 
 AUTHOR = dict(tau=0.1, warmup=0)
 COMPARED = {"cluster-only": dict(gen=False), "energy-only": dict(inv=False, prior=False),
@@ -110,7 +111,8 @@ def main():
     for name in ("moons", "circles"):
         for v in COMPARED:
             print(f"  {name} {v}: NMI >= 0.9 in {sum(res[s][name, v]['nmi'] >= 0.9 for s in seeds)} of {n}")
-    print(f"  triad full (tau 0.1): largest > 0.95 in {sum(res[s]['moons', 'full, tau 0.1']['largest_cluster'] > 0.95 for s in seeds)} of {n}")
+    big = sum(res[s]['moons', 'full, tau 0.1']['largest_cluster'] > 0.95 for s in seeds)
+    print(f"  triad full (tau 0.1): largest > 0.95 in {big} of {n}")
     for v, k, f in (("nogen", "density_auroc", lambda a: a < 0.5), ("noprior", "largest_cluster", lambda a: a > 0.95),
                     ("noinv", "view_agreement", lambda a: a < 0.75)):
         vals = [res[s]["triad", v][k] for s in seeds]

@@ -11,9 +11,10 @@ from dataclasses import replace
 
 import torch
 
-from common import parse_set
 from rep_utils.data import load_images
 from rep_utils.gedi import GEDIImageConfig, image_scores, scale_pixels, train_gedi
+
+from common import parse_set
 
 
 def main():

@@ -11,8 +11,9 @@ from dataclasses import replace
 
 import torch
 
-from common import parse_set
 from rep_utils.gedi import GEDIConfig, toy_run
+
+from common import parse_set
 
 VARIANTS = {"full": {}, "nogen": dict(gen=False), "energy": dict(inv=False, prior=False),
             "noprior": dict(prior=False), "noinv": dict(inv=False)}

@@ -15,9 +15,10 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from common import margin_table
 from rep_utils.data import load_images
 from rep_utils.icn import ICNConfig, predict_logits, train_icn
+
+from common import margin_table
 
 SIZES = [100]  # the ci profile's reduced-label sweep
 
@@ -79,7 +80,8 @@ def main():
     margin_table(f"mean-over-seeds assertions over {len(windows)} windows of 3 seeds", windows)
     for n in (1000, *SIZES):
         d = [100 * (res[s][n]["ICN"]["err"] - res[s][n]["baseline"]["err"]) for s in seeds]
-        print(f"{n} digits: ICN - baseline (pp) per seed {np.round(d, 1).tolist()}, ICN better in {sum(x < 0 for x in d)} of {len(d)}")
+        print(f"{n} digits: ICN - baseline (pp) per seed {np.round(d, 1).tolist()}, "
+              f"ICN better in {sum(x < 0 for x in d)} of {len(d)}")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from common import parse_set
 from rep_utils.data import load_images
 from rep_utils.icn import ICNConfig, train_icn
+
+from common import parse_set
 
 
 def main():

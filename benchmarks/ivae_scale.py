@@ -2,7 +2,8 @@
 
 How many steps q(y|x) needs to send the digits 5-9 to the dimensions 5-9: this script trains M2
 or the inverted model with the paper's networks on every labelled digit 0-4 and every training
-image, and prints the paper's metric every ``--every`` steps, with the judge used by the chapter (logistic regression on 4,000 digits).
+image, and prints the paper's metric every ``--every`` steps, with the judge used by the chapter
+(logistic regression on 4,000 digits).
 
     OMP_NUM_THREADS=1 python benchmarks/ivae_scale.py --model M2 --batch 1000 --steps 600
 """

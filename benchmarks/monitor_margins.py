@@ -14,7 +14,6 @@ from dataclasses import replace
 
 import torch
 
-from common import margin_table
 from rep_utils.byol import BYOLConfig, train_byol
 from rep_utils.data import load_images
 from rep_utils.moco import MoCoConfig, train_moco
@@ -22,6 +21,8 @@ from rep_utils.monitor import Monitor
 from rep_utils.simclr import SimCLRConfig, train_simclr
 from rep_utils.simsiam import SimSiamConfig, train_simsiam
 from rep_utils.train import seed_everything
+
+from common import margin_table
 
 METHODS = {"SimCLR": (SimCLRConfig, train_simclr), "MoCo v2": (MoCoConfig, train_moco),
            "SimSiam": (SimSiamConfig, train_simsiam), "BYOL": (BYOLConfig, train_byol)}

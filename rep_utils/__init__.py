@@ -1,6 +1,13 @@
 """rep_utils: the small training package behind the executable course on representation learning.
 
-Layers, each chapter reusing the ones below it: ``data`` -> ``augment`` -> ``models`` ->
-one file per method -> ``train`` -> ``evaluate`` -> ``plots``.
+Layers, each importing only from the layers before it (``tests/test_layers.py`` checks this):
+
+1. building blocks: ``profiles``, ``checks``, ``optim``, ``augment``, ``models``, ``sgld``,
+   ``spectra``, ``display``, ``plots``, ``report``;
+2. ``data``;
+3. ``train`` (the epoch loop, checkpoints, run records) and ``evaluate`` (frozen-feature probes);
+4. ``monitor`` (label-free metrics), ``ssl`` (the two-view loop), ``sweep`` (seeds x variants);
+5. one file per method, none importing another: ``byol``, ``simclr``, ``moco``, ``simsiam``,
+   ``supervised``, ``icn``, ``gedi``, ``ivae``.
 """
 __version__ = "0.2.0"

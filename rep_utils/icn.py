@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, replace
 import torch
 import torch.nn.functional as F
 
-from .checks import validate_config
 from .augment import normalize
+from .checks import validate_config
 from .data import ImageData
 from .evaluate import extract_features
 from .models import Classifier, SmallCNN, make_backbone

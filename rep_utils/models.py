@@ -3,8 +3,8 @@ a vector of size ``feature_dim``; heads (classifiers, projectors) are added by e
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torchvision
+from torch import nn
 
 
 class SmallCNN(nn.Module):

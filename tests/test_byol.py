@@ -9,8 +9,8 @@ from torch import nn
 
 from rep_utils.byol import BYOL, BYOLConfig, regression_loss, tau_schedule
 from rep_utils.optim import LARS, lars_param_groups
-from conftest import TinyEncoder
 
+from conftest import TinyEncoder
 
 
 def _model(predictor=True):
@@ -128,6 +128,7 @@ def test_train_byol_on_toy_images(one_thread):
     equal to build_byol's), one row per epoch, the step counter, tau rising, the target moved
     away from its start but behind the online network."""
     from rep_utils.byol import build_byol, collapse_metrics, train_byol
+
     from test_ssl import _data
 
     data = _data()

@@ -1,8 +1,8 @@
 """environment.yml (conda) must list the same dependencies as pyproject.toml (pip)."""
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +23,7 @@ def test_environment_yml_matches_pyproject():
 
 
 def test_constraints_pin_a_matching_torch_pair():
-    pins = dict(l.split("==") for l in (ROOT / "constraints.txt").read_text().splitlines()
-                if "==" in l and not l.startswith("#"))
+    pins = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
     # torchvision 0.N pairs with torch 2.(N-15): 0.29 <-> 2.14
     assert int(pins["torchvision"].split(".")[1]) - 15 == int(pins["torch"].split(".")[1])

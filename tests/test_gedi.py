@@ -6,9 +6,24 @@ import torch
 from torch.distributions import Normal
 
 from rep_utils.data import toy_2d
-from rep_utils.gedi import (GEDI, GEDIConfig, GEDIImageConfig, check_energy, cluster_scores, energy,
-                            energy_auroc, gedi_loss, generative_loss, invariance_loss, make_buffer,
-                            make_views, predict, scale_pixels, train_gedi, uniformity_loss)
+from rep_utils.gedi import (
+    GEDI,
+    GEDIConfig,
+    GEDIImageConfig,
+    check_energy,
+    cluster_scores,
+    energy,
+    energy_auroc,
+    gedi_loss,
+    generative_loss,
+    invariance_loss,
+    make_buffer,
+    make_views,
+    predict,
+    scale_pixels,
+    train_gedi,
+    uniformity_loss,
+)
 
 TINY = replace(GEDIConfig(), hidden=16, n_train=200, iterations=4, batch_size=50, sgld_steps=3,
                buffer_size=100)

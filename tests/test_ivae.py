@@ -4,19 +4,43 @@ and the synthetic mixing spectra."""
 import math
 from dataclasses import replace
 
-import pytest
 import torch
 import torch.nn.functional as F
-from torch.distributions import (AffineTransform, Bernoulli, Dirichlet, Independent, Normal,
-                                 RelaxedOneHotCategorical, SigmoidTransform,
-                                 TransformedDistribution, kl_divergence)
+from torch.distributions import (
+    AffineTransform,
+    Bernoulli,
+    Dirichlet,
+    Independent,
+    Normal,
+    RelaxedOneHotCategorical,
+    SigmoidTransform,
+    TransformedDistribution,
+    kl_divergence,
+)
 
 from rep_utils import spectra
 from rep_utils.data import ImageData
-from rep_utils.ivae import (M2, IVAEConfig, SimplexM2, SpectraConfig, class_images, elbo_labelled,
-                            elbo_unfeatured, elbo_unlabelled, gaussian_kl, gumbel_softmax_sample,
-                            ivae_loss, log_box, log_concrete, log_logistic_normal, match_dimensions,
-                            spectra_metrics, train_ivae, untapped_mnist, untapped_spectra)
+from rep_utils.ivae import (
+    M2,
+    IVAEConfig,
+    SimplexM2,
+    SpectraConfig,
+    class_images,
+    elbo_labelled,
+    elbo_unfeatured,
+    elbo_unlabelled,
+    gaussian_kl,
+    gumbel_softmax_sample,
+    ivae_loss,
+    log_box,
+    log_concrete,
+    log_logistic_normal,
+    match_dimensions,
+    spectra_metrics,
+    train_ivae,
+    untapped_mnist,
+    untapped_spectra,
+)
 
 CFG = IVAEConfig(classes=3, labelled_classes=2, z_dim=2, hidden_y=(5,), hidden_z=(4,), hidden_x=(6,))
 
@@ -269,7 +293,9 @@ def test_spectra_split_and_pls_recovers_noise_free_linear_mixtures():
     assert split["x_l"].shape == (20, 16) and split["x_u"].shape == (100, 16)
     assert split["y_u"].shape == (50, 3) and split["z_u"].shape == (50, 2)
     assert torch.allclose(split["x_test"], split["y_test"] @ split["endmembers"], atol=1e-5)
-    centre = lambda y: (y - 1 / 3).norm(dim=1).mean()  # pairs are drawn near the centre of the simplex
+    def centre(y):  # pairs are drawn near the centre of the simplex
+        return (y - 1 / 3).norm(dim=1).mean()
+
     assert centre(split["y_l"]) < 0.5 * centre(split["y_test"])
     model, hist = train_ivae(split, cfg, torch.device("cpu"))
     assert isinstance(model, SimplexM2) and all(math.isfinite(v) for h in hist for v in h.values())

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from rep_utils.moco import MoCo, MoCoConfig, info_nce, train_moco
+
 from conftest import TinyEncoder
 from test_ssl import _data
 

@@ -112,6 +112,7 @@ def test_monitor_records_label_free_metrics_apart_from_the_label_using_ones():
 
 def test_correlations_per_seed_and_pooled_match_scipy():
     from scipy.stats import spearmanr
+
     from rep_utils.monitor import correlations
 
     rng = np.random.default_rng(0)

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from rep_utils.simclr import SimCLR, SimCLRConfig, nt_xent
+
 from conftest import TinyEncoder
 
 

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rep_utils.simsiam import SimSiam, SimSiamConfig, negative_cosine
+
 from conftest import TinyEncoder
 
 

@@ -5,6 +5,7 @@ import torch
 from rep_utils.data import ImageData
 from rep_utils.simclr import SimCLR
 from rep_utils.ssl import train_two_view
+
 from conftest import TinyEncoder
 
 CPU = torch.device("cpu")

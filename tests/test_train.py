@@ -4,10 +4,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from rep_utils import train
 from rep_utils.data import ImageData
 from rep_utils.supervised import SupervisedConfig, train_supervised
 from rep_utils.train import Amp, RunRecord, fit, save_checkpoint
-from rep_utils import train
 
 CPU = torch.device("cpu")
 
