@@ -30,9 +30,11 @@ def mean_std(x: Iterable[float]) -> tuple[float, float]:
 
 
 def pm(x: Iterable[float], fmt: str = ".2f", scale: float = 1.0) -> str:
-    """ "mean ± sample std" of ``x`` times ``scale`` (e.g. 100 for percentages)."""
-    m, s = mean_std(scale * v for v in x)
-    return f"{m:{fmt}} ± {s:{fmt}}"
+    """ "mean ± sample std" of ``x`` times ``scale`` (e.g. 100 for percentages); a single value
+    alone, without a spread that was never measured."""
+    values = [scale * v for v in x]
+    m, s = mean_std(values)
+    return f"{m:{fmt}} ± {s:{fmt}}" if len(values) > 1 else f"{m:{fmt}}"
 
 
 def paired(a: Sequence[float], b: Sequence[float]) -> dict:

@@ -15,6 +15,7 @@ def test_mean_std_is_the_sample_std():
     assert m == pytest.approx(np.mean(x)) and s == pytest.approx(np.std(x, ddof=1))
     assert report.mean_std([2.0]) == (2.0, 0.0)
     assert report.pm([0.1, 0.3], ".1f", scale=100) == f"20.0 ± {np.std([10, 30], ddof=1):.1f}"
+    assert report.pm([0.25], ".1f", scale=100) == "25.0"  # one seed: no spread to show
 
 
 def test_paired_matches_scipy():
