@@ -105,9 +105,9 @@ class BYOLConfig:
         return {"ci": replace(short, backbone="small_cnn", n_train=4096, n_test=1000, image_size=16, epochs=8,
                               batch_size=128, hidden_dim=512, out_dim=128, warmup_epochs=1,
                               optimizer="adamw", base_lr=2e-3, weight_decay=1e-4),
-                # 6 epochs x 3 runs: ~9 GFLOP per image per step, so ~1 min per epoch at the
+                # 5 epochs x 4 runs: ~9 GFLOP per image per step, so ~1 min per epoch at the
                 # ~8 TFLOP/s a T4 sustains in fp16 (an estimate; see the chapter's runtime table)
-                "colab": replace(short, epochs=6, batch_size=256, warmup_epochs=1),
+                "colab": replace(short, epochs=5, batch_size=256, warmup_epochs=1),
                 "full": cls()}[profile]
 
 

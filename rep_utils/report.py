@@ -34,7 +34,8 @@ def pm(x: Iterable[float], fmt: str = ".2f", scale: float = 1.0) -> str:
     alone, without a spread that was never measured."""
     values = [scale * v for v in x]
     m, s = mean_std(values)
-    return f"{m:{fmt}} ± {s:{fmt}}" if len(values) > 1 else f"{m:{fmt}}"
+    spread = fmt.replace("+", "")  # a standard deviation has no sign to show
+    return f"{m:{fmt}} ± {s:{spread}}" if len(values) > 1 else f"{m:{fmt}}"
 
 
 def paired(a: Sequence[float], b: Sequence[float]) -> dict:

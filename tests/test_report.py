@@ -16,6 +16,7 @@ def test_mean_std_is_the_sample_std():
     assert report.mean_std([2.0]) == (2.0, 0.0)
     assert report.pm([0.1, 0.3], ".1f", scale=100) == f"20.0 ± {np.std([10, 30], ddof=1):.1f}"
     assert report.pm([0.25], ".1f", scale=100) == "25.0"  # one seed: no spread to show
+    assert report.pm([-0.5, -0.3], "+.1f") == f"-0.4 ± {np.std([-0.5, -0.3], ddof=1):.1f}"
 
 
 def test_paired_matches_scipy():
