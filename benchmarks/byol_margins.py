@@ -7,9 +7,6 @@ prints one margin table: how far each asserted quantity is on the right side of 
 
     python benchmarks/byol_margins.py --seeds 0 1 2 3 4 5 6 7 8 9 10 11 --save /tmp/byol_margins.json
 """
-import argparse
-import json
-import multiprocessing as mp
 from dataclasses import replace
 
 import torch
@@ -17,7 +14,7 @@ import torch
 from rep_utils import byol
 from rep_utils.data import load_images
 
-from common import margin_table
+from common import margin_table, per_seed_results
 
 
 def one_seed(s):
@@ -51,18 +48,7 @@ def claims(r):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", nargs="+", type=int, default=list(range(12)))
-    ap.add_argument("--save", help="write the per-seed results to this JSON file")
-    ap.add_argument("--load", help="read the per-seed results from this JSON file instead of running")
-    a = ap.parse_args()
-    if a.load:
-        res = json.load(open(a.load))
-    else:
-        with mp.get_context("spawn").Pool(2) as pool:
-            res = dict(zip(map(str, a.seeds), pool.map(one_seed, a.seeds)))
-        if a.save:
-            json.dump(res, open(a.save, "w"))
+    res = per_seed_results(one_seed)
     margin_table(f"per-seed assertions over {len(res)} seeds", [claims(r) for r in res.values()])
     for key in ("linear_probe", "knn", "rankme_z"):
         print(key, {n: [round(r[n][key], 3) for r in res.values()] for n in next(iter(res.values()))})

@@ -6,10 +6,7 @@ prints the margin table: how far each asserted quantity is on the right side of 
 
     python benchmarks/monitor_margins.py --seeds 0 1 2 3 4 5 6 7 8 9 10 11 --save /tmp/monitor_margins.json
 """
-import argparse
-import json
 import math
-import multiprocessing as mp
 from dataclasses import replace
 
 import torch
@@ -22,7 +19,7 @@ from rep_utils.simclr import SimCLRConfig, train_simclr
 from rep_utils.simsiam import SimSiamConfig, train_simsiam
 from rep_utils.train import seed_everything
 
-from common import margin_table
+from common import margin_table, per_seed_results
 
 METHODS = {"SimCLR": (SimCLRConfig, train_simclr), "MoCo v2": (MoCoConfig, train_moco),
            "SimSiam": (SimSiamConfig, train_simsiam), "BYOL": (BYOLConfig, train_byol)}
@@ -56,18 +53,7 @@ def claims(r):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", nargs="+", type=int, default=list(range(12)))
-    ap.add_argument("--save")
-    ap.add_argument("--load")
-    a = ap.parse_args()
-    if a.load:
-        res = json.load(open(a.load))
-    else:
-        with mp.get_context("spawn").Pool(2) as pool:
-            res = dict(zip(map(str, a.seeds), pool.map(one_seed, a.seeds)))
-        if a.save:
-            json.dump(res, open(a.save, "w"))
+    res = per_seed_results(one_seed)
     margin_table(f"per-seed assertions over {len(res)} seeds", [claims(r) for r in res.values()])
 
 
