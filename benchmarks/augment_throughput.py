@@ -19,9 +19,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision import transforms as T
 
-from rep_utils.augment import Augment, normalize
+from rep_utils.augment import Augment
 from rep_utils.byol import BYOL
-from rep_utils.data import STATS, load_images
+from rep_utils.data import STATS, load_images, normalize
 from rep_utils.models import make_backbone
 from rep_utils.optim import LARS, lars_param_groups
 from rep_utils.train import Amp, pick_device

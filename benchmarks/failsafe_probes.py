@@ -42,14 +42,15 @@ def tiny_fit(path, epochs):
     opt = torch.optim.SGD(lin.parameters(), lr=0.1)
     x = torch.randn(8, 2)
 
-    def step(idx, g):
+    def step(idx, g, k):
         loss = lin(x[idx]).pow(2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
         return {"loss": loss.detach()}
 
-    return fit({"model": lin, "opt": opt}, step, 8, epochs, 4, 0, CPU, path, meta={"epochs": epochs})
+    return fit({"model": lin, "opt": opt}, step, n=8, epochs=epochs, batch_size=4, seed=0, device=CPU, checkpoint=path,
+               meta={"epochs": epochs})
 
 
 def main():

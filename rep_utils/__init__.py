@@ -6,7 +6,8 @@ Layers, each importing only from the layers before it (``tests/test_layers.py`` 
    ``spectra``, ``display``, ``plots``, ``report``;
 2. ``data``;
 3. ``train`` (the epoch loop, checkpoints, run records) and ``evaluate`` (frozen-feature probes);
-4. ``monitor`` (label-free metrics), ``ssl`` (the two-view loop), ``sweep`` (seeds x variants);
+4. ``monitor`` (label-free metrics), ``two_view`` (the self-supervised loop and its config),
+   ``sweep`` (seeds x variants), ``chapter`` (a chapter's setup);
 5. one file per method, none importing another: ``byol``, ``simclr``, ``moco``, ``simsiam``,
    ``supervised``, ``icn``, ``gedi``, ``ivae``.
 """

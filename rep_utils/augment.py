@@ -160,10 +160,3 @@ class Augment:
             x = _apply_p(x, solarize(x), self.solarize_p, g)
         return x
 
-
-def normalize(x: torch.Tensor, mean, std) -> torch.Tensor:
-    """``(x - mean) / std`` per channel; uint8 input is scaled to [0, 1] first."""
-    x = x.float() / 255 if x.dtype == torch.uint8 else x
-    m = torch.as_tensor(mean, device=x.device, dtype=x.dtype)[None, :, None, None]
-    s = torch.as_tensor(std, device=x.device, dtype=x.dtype)[None, :, None, None]
-    return (x - m) / s

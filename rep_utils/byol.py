@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import validate_config
 from .data import ImageData
 from .evaluate import extract_features, knn_accuracy, linear_probe
 from .models import make_backbone, mlp
 from .monitor import rankme
 from .optim import LARS, lars_param_groups
-from .ssl import train_two_view
+from .two_view import TwoViewConfig, train_two_view
 
 
 def regression_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -44,7 +44,6 @@ class BYOL(nn.Module):
         self.online = nn.Sequential(encoder, mlp(encoder.feature_dim, hidden_dim, out_dim))
         self.predictor = mlp(out_dim, hidden_dim, out_dim) if predictor else nn.Identity()
         self.target = copy.deepcopy(self.online).requires_grad_(False)
-        self.register_buffer("k", torch.zeros((), dtype=torch.long))  # optimisation steps taken
 
     @property
     def encoder(self) -> nn.Module:
@@ -70,45 +69,31 @@ class BYOL(nn.Module):
 
 
 @dataclass
-class BYOLConfig:
-    """Paper defaults (Sec. 3.3, App. B and J) on CIFAR-10; ``for_profile`` sets the budget."""
+class BYOLConfig(TwoViewConfig):
+    """Paper defaults (Sec. 3.3, App. B and J) on CIFAR-10; ``for_profile`` sets the budget.
+    colab follows solo-learn's tested CIFAR-10 recipe (LARS lr 1.0, eta 0.02, wd 1e-5, tau 0.99),
+    shortened; full keeps the paper's optimiser settings. ci: on the small CNN, 960 steps with
+    LARS gained 2-4 points of linear probe over the untrained encoder, AdamW at 1e-3 7 points
+    (benchmarks/byol_sweep.py; chapter 1 gives the numbers)."""
 
-    backbone: str = "resnet18"
-    n_train: int | None = None  # None: all the training images that were loaded
-    n_test: int | None = None
-    image_size: int = 32  # ci: 16, CIFAR-10 downsampled so that the CPU run takes a minute
-    epochs: int = 1000
     batch_size: int = 512  # the paper's App. G small-batch run; the main run uses 4096
+    base_lr: float = 0.2  # scaled by batch_size / 256
+    weight_decay: float = 1.5e-6
+    solarize_p: tuple[float, float] = (0.0, 0.2)  # paper's blur (1.0, 0.1) dropped on 32x32 images
     hidden_dim: int = 4096
     out_dim: int = 256
     predictor: bool = True
-    optimizer: str = "lars"  # or "adamw" (the ci profile: short CPU runs, see for_profile)
-    base_lr: float = 0.2  # scaled by batch_size / 256
+    optimizer: str = "lars"  # or "adamw" (the ci profile: short CPU runs)
     eta: float = 1e-3  # LARS trust coefficient
-    momentum: float = 0.9
-    weight_decay: float = 1.5e-6
-    warmup_epochs: float = 10
     tau_base: float = 0.996
     tau_end: float = 1.0
-    blur_p: tuple[float, float] = (0.0, 0.0)  # paper: (1.0, 0.1); dropped on 32x32 images
-    solarize_p: tuple[float, float] = (0.0, 0.2)
 
-    __post_init__ = validate_config  # types and ranges checked when the config is built
-
-    @classmethod
-    def for_profile(cls, profile: str) -> "BYOLConfig":
-        # colab follows solo-learn's tested CIFAR-10 recipe (LARS lr 1.0, eta 0.02, wd 1e-5,
-        # tau 0.99), shortened; full keeps the paper's optimiser settings. ci: on the small CNN,
-        # 960 steps with LARS gained 2-4 points of linear probe over the untrained encoder, AdamW
-        # at 1e-3 7 points (benchmarks/byol_sweep.py; chapter 1 gives the numbers).
-        short = replace(cls(), base_lr=1.0, eta=0.02, weight_decay=1e-5, tau_base=0.99)
-        return {"ci": replace(short, backbone="small_cnn", n_train=4096, n_test=1000, image_size=16, epochs=8,
-                              batch_size=128, hidden_dim=512, out_dim=128, warmup_epochs=1,
-                              optimizer="adamw", base_lr=2e-3, weight_decay=1e-4),
-                # 5 epochs x 4 runs: ~9 GFLOP per image per step, so ~1 min per epoch at the
-                # ~8 TFLOP/s a T4 sustains in fp16 (an estimate; see the chapter's runtime table)
-                "colab": replace(short, epochs=5, batch_size=256, warmup_epochs=1),
-                "full": cls()}[profile]
+    short: ClassVar[dict] = dict(base_lr=1.0, eta=0.02, weight_decay=1e-5, tau_base=0.99)
+    # colab: 5 epochs x 4 runs, ~9 GFLOP per image per step, so ~1 min per epoch at the ~8 TFLOP/s
+    # a T4 sustains in fp16 (an estimate; see the chapter's runtime table)
+    budget: ClassVar[dict] = {"ci": dict(epochs=8, hidden_dim=512, out_dim=128, optimizer="adamw",
+                                         base_lr=2e-3, weight_decay=1e-4),
+                              "colab": dict(epochs=5)}
 
 
 @torch.no_grad()
@@ -160,9 +145,10 @@ def train_byol(data: ImageData, cfg: BYOLConfig, device: torch.device, seed: int
                checkpoint=None, desc: str = "BYOL", monitor=None,
                progress: bool = True) -> tuple[BYOL, list[dict]]:
     """Pre-train on ``data.x_train`` (labels unused) with the shared two-view loop
-    (:func:`rep_utils.ssl.train_two_view`; ``monitor`` as there). The history holds per epoch
+    (:func:`rep_utils.two_view.train_two_view`; ``monitor`` as there). The history holds per epoch
     the loss, tau, the learning rate and :func:`collapse_metrics` of the test projections; its
     first row (epoch 0) is the untrained network's."""
+    data = data.for_config(cfg)
     model = build_byol(cfg, data.x_train.shape[1], seed, device)
     opt = make_optimizer(nn.ModuleList([model.online, model.predictor]), cfg)
     mean, std = data.mean_std
@@ -172,13 +158,10 @@ def train_byol(data: ImageData, cfg: BYOLConfig, device: torch.device, seed: int
         model.update_target(tau)
         return {"tau": tau}
 
-    def collapse(epoch=-1):
+    def collapse(epoch):
         return collapse_metrics(model, data.x_test, mean, std, device)
 
-    first = collapse()  # before any update: the untrained network's values
-    history = train_two_view(model, opt, data, cfg, device, seed, checkpoint, desc, after_step,
-                             collapse, monitor, progress)
-    if history[0]["epoch"] != 0:  # no monitor: no epoch-0 row yet
-        history.insert(0, {"epoch": 0})
-    history[0].update(first)
+    history = train_two_view(model, opt, data, cfg, device=device, seed=seed, checkpoint=checkpoint,
+                             desc=desc, after_step=after_step, on_epoch_end=collapse, monitor=monitor,
+                             progress=progress)
     return model, history

@@ -45,6 +45,19 @@ SHA256 = {
 _verified: set[tuple[str, int, int]] = set()  # (path, size, mtime) already hashed in this process
 
 
+def normalize(x: torch.Tensor, mean, std) -> torch.Tensor:
+    """``(x - mean) / std`` per channel, with a dataset's ``mean_std``; uint8 input is scaled to [0, 1]
+    first. What every network sees: augmentations work on [0, 1] pixels, networks on this."""
+    x = x.float() / 255 if x.dtype == torch.uint8 else x
+    m, s = (torch.as_tensor(v, device=x.device, dtype=x.dtype)[None, :, None, None] for v in (mean, std))
+    return (x - m) / s
+
+
+def denormalize(x: torch.Tensor, mean, std) -> torch.Tensor:
+    """The inverse of :func:`normalize`: network inputs back to [0, 1] pixels (to show them)."""
+    m, s = (torch.as_tensor(v, device=x.device, dtype=x.dtype)[None, :, None, None] for v in (mean, std))
+    return x * s + m
+
 @dataclass
 class ImageData:
     """A labelled image dataset held as tensors: ``x_*`` uint8 [N, C, H, W], ``y_*`` int64 [N]."""
@@ -89,6 +102,15 @@ class ImageData:
 
         return ImageData(self.name, self.source, resize(self.x_train), self.y_train,
                          resize(self.x_test), self.y_test, self.classes)
+
+    def for_config(self, cfg) -> "ImageData":
+        """The images a run of ``cfg`` uses: ``subset(cfg.n_train, cfg.n_test)`` unless the sizes
+        already match (so a caller may pass data it has subset already), at ``cfg.image_size``."""
+        sizes = (len(self.y_train), len(self.y_test))
+        data = self
+        if (cfg.n_train or sizes[0], cfg.n_test or sizes[1]) != sizes:
+            data = self.subset(cfg.n_train, cfg.n_test)
+        return data.resized(cfg.image_size)
 
     def describe(self) -> str:
         c, h, w = self.x_train.shape[1:]

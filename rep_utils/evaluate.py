@@ -1,25 +1,38 @@
-"""Frozen-feature evaluation (defined in the Setup chapter): features of a backbone, the linear
-probe and the weighted kNN classifier that self-supervised papers report."""
+"""Frozen-network evaluation (defined in the Setup chapter): one batched forward pass (``predict``),
+features of a backbone, the linear probe and the weighted kNN classifier that self-supervised
+papers report, and the scores of clusters (NMI, Hungarian accuracy) and of an energy as an
+out-of-distribution detector (AUROC)."""
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .augment import normalize
+from .data import normalize
 
 
 @torch.no_grad()
+def predict(net: nn.Module, x: torch.Tensor, device: torch.device | None = None, batch_size: int = 1024,
+            transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    """``net(transform(batch))`` over ``x`` in batches (moved to ``device``, default ``x``'s), in eval
+    mode and without gradients, as float: every frozen forward pass of the book (features, logits,
+    cluster scores). The network's train/eval mode is restored afterwards."""
+    was_training = net.training
+    net.eval()
+    device = device or x.device
+    out = [net(transform(b) if transform else b).float() for b in (x[i:i + batch_size].to(device)
+                                                                 for i in range(0, len(x), batch_size))]
+    net.train(was_training)
+    return torch.cat(out)
+
+
 def extract_features(backbone: nn.Module, x: torch.Tensor, mean, std, device: torch.device,
                      batch_size: int = 1024) -> torch.Tensor:
     """Outputs of a network (a backbone's representations, a classifier's logits) for images
-    ``x`` (uint8, or float in [0, 1]), normalised, no augmentation, in eval mode, in batches."""
-    was_training = backbone.training
-    backbone.eval()
-    out = [backbone(normalize(x[i:i + batch_size].to(device), mean, std)).float()
-           for i in range(0, len(x), batch_size)]
-    backbone.train(was_training)
-    return torch.cat(out)
+    ``x`` (uint8, or float in [0, 1]), normalised with ``mean``/``std``, without augmentation."""
+    return predict(backbone, x, device, batch_size, lambda b: normalize(b, mean, std))
 
 
 def fit_linear(x: torch.Tensor, y: torch.Tensor, weight_decay: float = 1e-4, max_iter: int = 200,
@@ -77,3 +90,24 @@ def knn_accuracy(f_train: torch.Tensor, y_train: torch.Tensor, f_test: torch.Ten
         votes.scatter_add_(1, y_train[idx], (top / temperature).exp())
         correct += (votes.argmax(1) == y_test[i:i + batch_size]).sum().item()
     return correct / len(f_test)
+
+
+def energy_auroc(e_in: torch.Tensor, e_out: torch.Tensor) -> float:
+    """Out-of-distribution detection with -E(x) as the score: AUROC of in- (1) against out- (0) inputs."""
+    from sklearn.metrics import roc_auc_score
+
+    scores = torch.cat([-e_in, -e_out]).cpu().numpy()
+    return float(roc_auc_score([1] * len(e_in) + [0] * len(e_out), scores))
+
+
+def cluster_scores(assigned: torch.Tensor, labels: torch.Tensor, k: int) -> dict:
+    """NMI of clusters against classes, and accuracy after the best one-to-one renaming of the k
+    clusters to classes (Hungarian algorithm): the two numbers clustering papers report."""
+    from scipy.optimize import linear_sum_assignment
+    from sklearn.metrics import normalized_mutual_info_score
+
+    a, y = assigned.cpu().numpy(), labels.cpu().numpy()
+    counts = torch.zeros(k, int(y.max()) + 1)
+    counts.index_put_((torch.as_tensor(a), torch.as_tensor(y)), torch.ones(len(a)), accumulate=True)
+    rows, cols = linear_sum_assignment(counts.numpy(), maximize=True)
+    return {"nmi": float(normalized_mutual_info_score(y, a)), "acc": float(counts[rows, cols].sum() / len(a))}

@@ -27,10 +27,12 @@ from dataclasses import asdict, dataclass, field, replace
 import torch
 from torch import nn
 
-from .augment import Augment, normalize
+from .augment import Augment
 from .checks import validate_config
-from .data import toy_2d
+from .data import normalize, toy_2d
+from .evaluate import cluster_scores, energy_auroc, predict
 from .models import SmallCNN, make_backbone
+from .profiles import by_profile
 from .sgld import ReplayBuffer, sgld_sample
 from .train import fit
 
@@ -74,7 +76,7 @@ class GEDIConfig:
         # differ in seeds), so the paper's 7,000 steps x 20 Langevin steps are left to full
         ci = replace(cls(), n_train=1000, iterations=700, warmup=300, batch_size=200, lr=3e-3,
                      sgld_steps=5, buffer_size=2000)
-        return {"ci": ci, "colab": ci, "full": cls()}[profile]
+        return by_profile({"ci": ci, "colab": ci, "full": cls()}, profile)
 
 
 @dataclass
@@ -105,14 +107,15 @@ class GEDIImageConfig(GEDIConfig):
 
     @classmethod
     def for_profile(cls, profile: str, dataset: str = "mnist") -> "GEDIImageConfig":
-        if dataset == "cifar10":  # ResNet-18, CIFAR crops, flips and light colour jitter
-            base = replace(cls(), backbone="resnet18", augment=Augment(
-                size=32, crop_scale=(0.5, 1.0), jitter=(0.4, 0.4, 0.4, 0.1), jitter_p=0.1, gray_p=0.1))
-            return {"colab": replace(base, iterations=1500, sgld_steps=5, lr=3e-4), "full": base}[profile]
-        return {"ci": replace(cls(), width=8, n_train=2000, n_test=2000, iterations=124, batch_size=32,
-                              lr=2e-3, sgld_steps=5, buffer_size=500),
-                "colab": replace(cls(), iterations=4000, lr=3e-4),
-                "full": cls()}[profile]
+        ci = replace(cls(), width=8, n_train=2000, n_test=2000, iterations=124, batch_size=32,
+                     lr=2e-3, sgld_steps=5, buffer_size=500)
+        # CIFAR-10: ResNet-18 (ci: the small CNN, to run on a CPU), crops, flips, light colour jitter
+        aug = Augment(size=32, crop_scale=(0.5, 1.0), jitter=(0.4, 0.4, 0.4, 0.1), jitter_p=0.1, gray_p=0.1)
+        cifar = replace(cls(), backbone="resnet18", augment=aug)
+        return by_profile({("mnist", "ci"): ci, ("mnist", "colab"): replace(cls(), iterations=4000, lr=3e-4),
+                            ("mnist", "full"): cls(), ("cifar10", "ci"): replace(ci, augment=aug),
+                            ("cifar10", "colab"): replace(cifar, iterations=1500, sgld_steps=5, lr=3e-4),
+                            ("cifar10", "full"): cifar}, (dataset, profile), "(dataset, profile)")
 
 
 class GEDI(nn.Module):
@@ -230,56 +233,23 @@ def train_gedi(x: torch.Tensor, cfg: GEDIConfig, device, seed: int = 0, checkpoi
     model = GEDI(cfg, x.shape[1:]).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     buffer = make_buffer(cfg, x.shape[1:], device, torch.Generator(device).manual_seed(seed))
-    x, it = x.to(device), 0
+    x = x.to(device)
 
-    def step(idx, g):
-        nonlocal it
-        loss, terms = gedi_loss(model, x[idx], buffer, cfg, g, it)
+    def step(idx, g, k):
+        loss, terms = gedi_loss(model, x[idx], buffer, cfg, g, k)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        it += 1
         return {"loss": loss.detach(), **terms}
 
     if len(x) < cfg.batch_size:  # n_train=None: the batch is checked against the data loaded
         raise ValueError(f"batch_size={cfg.batch_size} is larger than the {len(x)} training inputs: "
                          "lower batch_size or train on more inputs.")
     epochs = math.ceil(cfg.iterations / (len(x) // cfg.batch_size))
-    history = fit({"model": model, "opt": opt, "buffer": buffer}, step, len(x), epochs, cfg.batch_size, seed,
-                  device, checkpoint, on_epoch_end, desc="GEDI", meta={**asdict(cfg), "seed": seed},
-                  progress=progress)
+    history = fit({"model": model, "opt": opt, "buffer": buffer}, step, n=len(x), epochs=epochs,
+                  batch_size=cfg.batch_size, seed=seed, device=device, checkpoint=checkpoint,
+                  on_epoch_end=on_epoch_end, desc="GEDI", meta={**asdict(cfg), "seed": seed}, progress=progress)
     return model, buffer, history
-
-
-@torch.no_grad()
-def predict(model: GEDI, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """Cluster logits of inputs ``x`` (model space) in eval mode, in batches."""
-    was_training = model.training
-    model.eval()
-    z = torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
-    model.train(was_training)
-    return z
-
-
-def energy_auroc(e_in: torch.Tensor, e_out: torch.Tensor) -> float:
-    """Out-of-distribution detection with -E(x) as the score: AUROC of in- (1) against out- (0) inputs."""
-    from sklearn.metrics import roc_auc_score
-
-    scores = torch.cat([-e_in, -e_out]).cpu().numpy()
-    return float(roc_auc_score([1] * len(e_in) + [0] * len(e_out), scores))
-
-
-def cluster_scores(assigned: torch.Tensor, labels: torch.Tensor, k: int) -> dict:
-    """NMI of clusters against classes, and accuracy after the best one-to-one renaming of the k
-    clusters to classes (Hungarian algorithm): the two numbers clustering papers report."""
-    from scipy.optimize import linear_sum_assignment
-    from sklearn.metrics import normalized_mutual_info_score
-
-    a, y = assigned.cpu().numpy(), labels.cpu().numpy()
-    counts = torch.zeros(k, int(y.max()) + 1)
-    counts.index_put_((torch.as_tensor(a), torch.as_tensor(y)), torch.ones(len(a)), accumulate=True)
-    rows, cols = linear_sum_assignment(counts.numpy(), maximize=True)
-    return {"nmi": float(normalized_mutual_info_score(y, a)), "acc": float(counts[rows, cols].sum() / len(a))}
 
 
 @torch.no_grad()
@@ -291,10 +261,10 @@ def triad_diagnostics(model: GEDI, x: torch.Tensor, cfg: GEDIConfig, g: torch.Ge
     - ``largest_cluster``: the share of points in the most used cluster (1.0: cluster collapse);
     - ``view_agreement``: the chance that two views, each given a cluster drawn from its
       posterior, get the same one (1/c: labels are arbitrary, free to permute across views)."""
-    z = predict(model, x)
-    p1, p2 = (predict(model, v).softmax(1) for v in make_views(x, cfg, g))
+    z = predict(model, x, batch_size=1000)
+    p1, p2 = (predict(model, v, batch_size=1000).softmax(1) for v in make_views(x, cfg, g))
     noise = (2 * torch.rand(x.shape, device=x.device, generator=g) - 1) * cfg.box
-    return {"density_auroc": energy_auroc(energy(z), energy(predict(model, noise))),
+    return {"density_auroc": energy_auroc(energy(z), energy(predict(model, noise, batch_size=1000))),
             "largest_cluster": torch.bincount(z.argmax(1), minlength=cfg.n_clusters).max().item() / len(x),
             "view_agreement": (p1 * p2).sum(1).mean().item()}
 
@@ -306,7 +276,7 @@ def toy_run(name: str, cfg: GEDIConfig, seed: int = 0, progress: bool = False) -
     (x, _), (x_test, y_test) = toy_2d(name, cfg.n_train, seed=0), toy_2d(name, 1000, seed=1)
     t0 = time.perf_counter()
     model, buffer, history = train_gedi(x, cfg, "cpu", seed=seed, progress=progress)
-    assigned = predict(model, x_test).argmax(1)
+    assigned = predict(model, x_test, batch_size=1000).argmax(1)
     return dict(model=model, buffer=buffer, history=history, assigned=assigned,
                 nmi=cluster_scores(assigned, y_test, cfg.n_clusters)["nmi"],
                 **triad_diagnostics(model, x_test, cfg, torch.Generator().manual_seed(seed)),
@@ -318,12 +288,12 @@ def image_scores(model: GEDI, x_test: torch.Tensor, y_test: torch.Tensor, cfg: G
     """Clusters of test images (scaled to [-1, 1]) against their classes (NMI, accuracy, and the NMI
     of the same clusters shuffled: chance), the clusters holding >= 1% of them, the triad's
     diagnostics, and the energy's AUROC against each out-of-distribution set in ``ood``."""
-    z = predict(model, x_test)
+    z = predict(model, x_test, batch_size=1000)
     a = z.argmax(1)
     shuffled = a[torch.randperm(len(a), generator=torch.Generator().manual_seed(seed)).to(a.device)]
     return dict(assigned=a.cpu(), **cluster_scores(a, y_test, cfg.n_clusters),
                 chance_nmi=cluster_scores(shuffled, y_test, cfg.n_clusters)["nmi"],
                 clusters_used=int((torch.bincount(a, minlength=cfg.n_clusters) >= 0.01 * len(a)).sum()),
                 **triad_diagnostics(model, x_test, cfg, torch.Generator(x_test.device).manual_seed(seed)),
-                **{f"auroc {k}": energy_auroc(energy(z), energy(predict(model, v.to(x_test.device))))
+                **{f"auroc {k}": energy_auroc(energy(z), energy(predict(model, v.to(x_test.device), batch_size=1000)))
                    for k, v in ood.items()})

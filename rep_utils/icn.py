@@ -15,12 +15,12 @@ from dataclasses import asdict, dataclass, replace
 import torch
 import torch.nn.functional as F
 
-from .augment import normalize
 from .checks import validate_config
-from .data import ImageData
+from .data import ImageData, normalize
 from .evaluate import extract_features
 from .models import Classifier, SmallCNN, make_backbone
 from .optim import warmup_cosine
+from .profiles import by_profile
 from .sgld import sgld_sample
 from .train import Amp, fit
 
@@ -54,7 +54,7 @@ class ICNConfig:
         its ci config keeps the small CNN so that it runs on a CPU."""
         ci = replace(cls(), n_train=1000, n_test=1000, width=16, rounds=3, lr=5e-3,
                      batch_size=32, neg_batch=16, neg_per_class=10, sgld_steps=20)
-        return {("mnist", "ci"): ci,
+        return by_profile({("mnist", "ci"): ci,
                 ("mnist", "colab"): replace(cls(), n_train=5000, n_test=None),
                 ("mnist", "full"): replace(cls(), rounds=10, epochs_per_round=3),
                 ("cifar10", "ci"): replace(ci, dataset="cifar10"),
@@ -62,7 +62,7 @@ class ICNConfig:
                                               n_test=None, rounds=4, epochs_per_round=4, batch_size=128),
                 ("cifar10", "full"): replace(cls(), dataset="cifar10", backbone="resnet18", rounds=10,
                                              epochs_per_round=10, batch_size=128),
-                }[dataset, profile]
+                }, (dataset, profile), "(dataset, profile)")
 
     def network(self, in_channels: int, num_classes: int) -> Classifier:
         """The CNN with K + 1 outputs (the last one is the pseudo-negative class)."""
@@ -130,8 +130,8 @@ class NegativePool:
         return len(self.k)
 
 
-@torch.no_grad()
 def predict_logits(model, x, mean, std, batch_size: int = 1000) -> torch.Tensor:
+    """The classifier's K + 1 logits for images ``x`` (on their own device), in eval mode."""
     return extract_features(model, x, mean, std, x.device, batch_size)
 
 
@@ -162,7 +162,7 @@ def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint
     if cfg.lr_decay:  # checkpointed with the rest of the state, so a resumed run keeps its place
         state["sched"] = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: warmup_cosine(k, total, 0))
 
-    def step(idx, g):
+    def step(idx, g, k):
         xb = x[idx].float() / 255
         if cfg.introspective:  # one BatchNorm batch for real images and pseudo-negatives
             xb = torch.cat([xb, pool.x[torch.randint(len(pool), (cfg.neg_batch,), device=device, generator=g)]])
@@ -187,8 +187,8 @@ def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint
     for t in range(1, cfg.rounds + 1):  # (a) reclassification ...
         ck = f"{checkpoint_prefix}_round{t}.pt" if checkpoint_prefix else None
         meta = {**asdict(cfg), "data": data.describe(), "seed": seed, "round": t}
-        h = fit(state, step, len(y), cfg.epochs_per_round, cfg.batch_size,
-                seed * 31 + t, device, ck, evaluate, desc=f"round {t}", meta=meta, progress=progress)
+        h = fit(state, step, n=len(y), epochs=cfg.epochs_per_round, batch_size=cfg.batch_size, seed=seed * 31 + t,
+                device=device, checkpoint=ck, on_epoch_end=evaluate, desc=f"round {t}", meta=meta, progress=progress)
         history += [{**r, "round": t, "epoch": (t - 1) * cfg.epochs_per_round + r["epoch"]} for r in h]
         if cfg.introspective and t < cfg.rounds:  # ... then (b) synthesis
             k, x0, xt = new_negatives(t)

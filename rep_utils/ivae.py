@@ -25,6 +25,7 @@ from torch import nn
 
 from . import spectra
 from .checks import validate_config
+from .profiles import by_profile
 from .train import fit
 
 
@@ -59,9 +60,9 @@ class IVAEConfig:
         # fewer examples than the paper's 150 epochs of batch 10,000, but run past the ~1,000 steps
         # the inverted model needs to give the new dimensions their digits (benchmarks/ivae_scale.py:
         # with batches of 250 it still lost to M2 in 1 of 4 seeds after 1,518 steps).
-        return {"ci": replace(cls(), batch_size=1000, epochs=60),
+        return by_profile({"ci": replace(cls(), batch_size=1000, epochs=60),
                 "colab": replace(cls(), n_unlabelled=20_000, batch_size=1000, epochs=75),
-                "full": replace(cls(), n_unlabelled=20_000)}[profile]
+                "full": replace(cls(), n_unlabelled=20_000)}, profile)
 
 
 @dataclass
@@ -92,8 +93,8 @@ class SpectraConfig(IVAEConfig):
 
     @classmethod
     def for_profile(cls, profile: str) -> "SpectraConfig":
-        return {"ci": replace(cls(), n_unlabelled=1000, epochs=15), "colab": cls(),
-                "full": replace(cls(), epochs=100)}[profile]
+        return by_profile({"ci": replace(cls(), n_unlabelled=1000, epochs=15), "colab": cls(),
+                "full": replace(cls(), epochs=100)}, profile)
 
 
 def mlp(sizes) -> nn.Sequential:
@@ -374,7 +375,7 @@ def train_ivae(split: dict, cfg: IVAEConfig, device, seed: int = 0, checkpoint=N
     s = {k: split[k].to(device) for k in ("x_l", "y_l", "x_u", "y_u", "z_u")}
     b = min(cfg.batch_size, len(s["x_u"]))
 
-    def step(idx, g):
+    def step(idx, g, k):
         i_l = torch.randint(len(s["x_l"]), (b,), generator=g, device=device)
         i_y = torch.randint(len(s["y_u"]), (b,), generator=g, device=device)
         loss, metrics = ivae_loss(model, s["x_l"][i_l], s["y_l"][i_l], s["x_u"][idx],
@@ -385,8 +386,8 @@ def train_ivae(split: dict, cfg: IVAEConfig, device, seed: int = 0, checkpoint=N
         opt.step()
         return metrics
 
-    history = fit({"model": model, "opt": opt}, step, len(s["x_u"]), cfg.epochs, b, seed, device,
-                  checkpoint, desc="M2" if cfg.alpha_r == 0 else "inverted",
+    history = fit({"model": model, "opt": opt}, step, n=len(s["x_u"]), epochs=cfg.epochs, batch_size=b, seed=seed,
+                  device=device, checkpoint=checkpoint, desc="M2" if cfg.alpha_r == 0 else "inverted",
                   meta={**asdict(cfg), "seed": seed, "n": [len(v) for v in s.values()]})
     return model, history
 

@@ -9,16 +9,16 @@ without a large batch; the slowly moving key encoder keeps the queued keys consi
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import validate_config
 from .data import ImageData
 from .models import make_backbone, mlp
-from .ssl import train_two_view
+from .two_view import TwoViewConfig, train_two_view
 
 
 def info_nce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -42,7 +42,6 @@ class MoCo(nn.Module):
         # random unit vectors until real keys replace them, as in the official code
         self.register_buffer("queue", F.normalize(torch.randn(queue_size, out_dim), dim=1))
         self.register_buffer("ptr", torch.zeros((), dtype=torch.long))
-        self.register_buffer("k", torch.zeros((), dtype=torch.long))  # optimisation steps taken
 
     @property
     def encoder(self) -> nn.Module:
@@ -74,45 +73,32 @@ class MoCo(nn.Module):
 
 
 @dataclass
-class MoCoConfig:
+class MoCoConfig(TwoViewConfig):
     """``full``: MoCo v2's ImageNet recipe (SGD lr 0.03 x batch/256, wd 1e-4, m 0.999, K 65,536,
-    T 0.2, cosine schedule, 200 epochs) on CIFAR-10; ``for_profile`` sets the budget."""
+    T 0.2, cosine schedule, 200 epochs) on CIFAR-10 (its blur dropped on 32x32 images). colab and
+    ci: solo-learn's tested CIFAR-10 recipe (SGD lr 0.3, 2048-256 head, K 32,768, m 0.99),
+    shortened as in the BYOL chapter; ci's queue holds 4,096 keys (one pass)."""
 
-    backbone: str = "resnet18"
-    n_train: int | None = None
-    n_test: int | None = None
-    image_size: int = 32
     epochs: int = 200
     batch_size: int = 256
+    base_lr: float = 0.03  # SGD, scaled by batch_size / 256
+    weight_decay: float = 1e-4
+    warmup_epochs: float = 0
     hidden_dim: int = 2048
     out_dim: int = 128
     queue_size: int = 65536
     temperature: float = 0.2
     m: float = 0.999  # the key encoder's momentum
-    base_lr: float = 0.03  # SGD, scaled by batch_size / 256
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    warmup_epochs: float = 0
-    blur_p: tuple[float, float] = (0.0, 0.0)  # MoCo v2's blur dropped on 32x32 images
-    solarize_p: tuple[float, float] = (0.0, 0.0)
 
-    __post_init__ = validate_config
-
-    @classmethod
-    def for_profile(cls, profile: str) -> "MoCoConfig":
-        # colab and ci: solo-learn's tested CIFAR-10 recipe (SGD lr 0.3, 2048-256 head, K 32,768,
-        # m 0.99), shortened as in the BYOL chapter; ci's queue holds 4,096 keys (one pass).
-        short = replace(cls(), base_lr=0.3, out_dim=256, queue_size=32768, m=0.99, warmup_epochs=1)
-        return {"ci": replace(short, backbone="small_cnn", n_train=4096, n_test=1000, image_size=16,
-                              epochs=8, batch_size=128, hidden_dim=512, out_dim=128, queue_size=4096),
-                "colab": replace(short, epochs=6, batch_size=256),
-                "full": cls()}[profile]
+    short: ClassVar[dict] = dict(base_lr=0.3, out_dim=256, queue_size=32768, m=0.99, warmup_epochs=1)
+    budget: ClassVar[dict] = {"ci": dict(epochs=8, hidden_dim=512, out_dim=128, queue_size=4096),
+                              "colab": dict(epochs=6)}
 
 
 def train_moco(data: ImageData, cfg: MoCoConfig, device: torch.device, seed: int = 0,
                checkpoint=None, desc: str = "MoCo v2", monitor=None,
                progress: bool = True) -> tuple[MoCo, list[dict]]:
-    """Pre-train on ``data.x_train`` (labels unused) with :func:`rep_utils.ssl.train_two_view`."""
+    """Pre-train on ``data.x_train`` (labels unused) with :func:`rep_utils.two_view.train_two_view`."""
     if cfg.queue_size % cfg.batch_size:
         raise ValueError(f"queue_size={cfg.queue_size} is not a multiple of batch_size={cfg.batch_size}.")
     torch.manual_seed(seed)
@@ -125,6 +111,6 @@ def train_moco(data: ImageData, cfg: MoCoConfig, device: torch.device, seed: int
         model.update_key(cfg.m)
         return {}
 
-    history = train_two_view(model, opt, data, cfg, device, seed, checkpoint, desc, after_step,
-                             monitor=monitor, progress=progress)
+    history = train_two_view(model, opt, data, cfg, device=device, seed=seed, checkpoint=checkpoint,
+                             desc=desc, after_step=after_step, monitor=monitor, progress=progress)
     return model, history

@@ -17,6 +17,13 @@ PROFILES = {
 }
 
 
+def by_profile(table: dict, profile: str, what: str = "profile"):
+    """``table[profile]``, or a ``ValueError`` naming the valid keys (a config's ``for_profile``)."""
+    if profile not in table:
+        raise ValueError(f"{what}={profile!r}: choose one of {sorted(table)}.")
+    return table[profile]
+
+
 def has_gpu() -> bool:
     mps = getattr(torch.backends, "mps", None)
     return torch.cuda.is_available() or bool(mps and mps.is_available())

@@ -7,17 +7,17 @@ negatives) by cosine similarity at temperature tau: the NT-Xent loss.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import validate_config
 from .data import ImageData
 from .models import make_backbone, mlp
 from .optim import LARS, lars_param_groups
-from .ssl import train_two_view
+from .two_view import TwoViewConfig, train_two_view
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -41,7 +41,6 @@ class SimCLR(nn.Module):
         self.encoder = encoder
         self.projector = mlp(encoder.feature_dim, hidden_dim, out_dim)
         self.temperature = temperature
-        self.register_buffer("k", torch.zeros((), dtype=torch.long))  # optimisation steps taken
 
     def loss(self, v1: torch.Tensor, v2: torch.Tensor) -> torch.Tensor:
         """Both views in one batch, so BN statistics are shared (as in the official code)."""
@@ -50,48 +49,29 @@ class SimCLR(nn.Module):
 
 
 @dataclass
-class SimCLRConfig:
+class SimCLRConfig(TwoViewConfig):
     """``full``: the paper's recipe (LARS, lr 0.3 x batch/256, wd 1e-6, 10 warm-up epochs) with the
-    temperature of its CIFAR-10 runs (App. B.9); ``for_profile`` sets the budget."""
+    temperature of its CIFAR-10 runs (App. B.9; blur is left out on CIFAR). colab and ci:
+    solo-learn's tested CIFAR-10 recipe (LARS lr 0.4, eta 0.02, wd 1e-4, tau 0.2, 2048-256
+    projector), shortened as in the BYOL chapter."""
 
-    backbone: str = "resnet18"
-    n_train: int | None = None
-    n_test: int | None = None
-    image_size: int = 32
-    epochs: int = 1000
-    batch_size: int = 512
     hidden_dim: int = 2048
     out_dim: int = 128
     temperature: float = 0.5
-    base_lr: float = 0.3  # LARS, scaled by batch_size / 256
-    eta: float = 1e-3
-    momentum: float = 0.9
-    weight_decay: float = 1e-6
-    warmup_epochs: float = 10
-    blur_p: tuple[float, float] = (0.0, 0.0)  # blur is left out on CIFAR (App. B.9)
-    solarize_p: tuple[float, float] = (0.0, 0.0)
+    eta: float = 1e-3  # LARS trust coefficient
 
-    __post_init__ = validate_config  # types and ranges checked when the config is built
-
-    @classmethod
-    def for_profile(cls, profile: str) -> "SimCLRConfig":
-        # colab and ci: solo-learn's tested CIFAR-10 recipe (LARS lr 0.4, eta 0.02, wd 1e-4,
-        # tau 0.2, 2048-256 projector), shortened as in the BYOL chapter.
-        short = replace(cls(), base_lr=0.4, eta=0.02, weight_decay=1e-4, temperature=0.2, out_dim=256)
-        return {"ci": replace(short, backbone="small_cnn", n_train=4096, n_test=1000, image_size=16,
-                              epochs=3, batch_size=128, hidden_dim=512, out_dim=128, warmup_epochs=1),
-                "colab": replace(short, epochs=6, batch_size=256, warmup_epochs=1),
-                "full": cls()}[profile]
+    short: ClassVar[dict] = dict(base_lr=0.4, eta=0.02, weight_decay=1e-4, temperature=0.2, out_dim=256)
+    budget: ClassVar[dict] = {"ci": dict(epochs=3, hidden_dim=512, out_dim=128), "colab": dict(epochs=6)}
 
 
 def train_simclr(data: ImageData, cfg: SimCLRConfig, device: torch.device, seed: int = 0,
                  checkpoint=None, desc: str = "SimCLR", monitor=None,
                  progress: bool = True) -> tuple[SimCLR, list[dict]]:
-    """Pre-train on ``data.x_train`` (labels unused) with :func:`rep_utils.ssl.train_two_view`."""
+    """Pre-train on ``data.x_train`` (labels unused) with :func:`rep_utils.two_view.train_two_view`."""
     torch.manual_seed(seed)
     encoder = make_backbone(cfg.backbone, data.x_train.shape[1])
     model = SimCLR(encoder, cfg.hidden_dim, cfg.out_dim, cfg.temperature).to(device)
     opt = LARS(lars_param_groups(model, cfg.weight_decay), lr=0.0, momentum=cfg.momentum, eta=cfg.eta)
-    history = train_two_view(model, opt, data, cfg, device, seed, checkpoint, desc, monitor=monitor,
-                             progress=progress)
+    history = train_two_view(model, opt, data, cfg, device=device, seed=seed, checkpoint=checkpoint,
+                             desc=desc, monitor=monitor, progress=progress)
     return model, history

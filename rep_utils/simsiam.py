@@ -8,16 +8,16 @@ the outputs from collapsing to a constant (Sec. 4.1).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import validate_config
 from .data import ImageData
 from .models import make_backbone
-from .ssl import train_two_view
+from .two_view import TwoViewConfig, train_two_view
 
 
 def negative_cosine(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -49,7 +49,6 @@ class SimSiam(nn.Module):
         self.encoder = encoder
         self.projector = projector(encoder.feature_dim, dim)
         self.predictor = predictor(dim, pred_dim)
-        self.register_buffer("k", torch.zeros((), dtype=torch.long))  # optimisation steps taken
 
     def loss(self, v1: torch.Tensor, v2: torch.Tensor) -> torch.Tensor:
         """Eq. 4 (Algorithm 1): L = 1/2 D(p1, sg(z2)) + 1/2 D(p2, sg(z1)), in [-1, 1]."""
@@ -59,49 +58,34 @@ class SimSiam(nn.Module):
 
 
 @dataclass
-class SimSiamConfig:
+class SimSiamConfig(TwoViewConfig):
     """``full``: the paper's optimiser (Sec. 3: SGD, lr 0.05 x batch/256, momentum 0.9, wd 1e-4,
-    cosine decay, predictor at a fixed lr as in the official code's ``--fix-pred-lr``)."""
+    cosine decay, predictor at a fixed lr as in the official code's ``--fix-pred-lr``). colab and
+    ci: solo-learn's tested CIFAR-10 recipe (SGD lr 0.5, wd 1e-5, warm-up cosine, 2048-d
+    projector, 512-d predictor), shortened as in the BYOL chapter."""
 
-    backbone: str = "resnet18"
-    n_train: int | None = None
-    n_test: int | None = None
-    image_size: int = 32
     epochs: int = 800
-    batch_size: int = 512
-    dim: int = 2048
-    pred_dim: int = 512
     base_lr: float = 0.05  # SGD, scaled by batch_size / 256
-    momentum: float = 0.9
     weight_decay: float = 1e-4
     warmup_epochs: float = 0
+    dim: int = 2048
+    pred_dim: int = 512
     fix_pred_lr: bool = True
-    blur_p: tuple[float, float] = (0.0, 0.0)  # no blur on 32x32 CIFAR images
-    solarize_p: tuple[float, float] = (0.0, 0.0)
 
-    __post_init__ = validate_config  # types and ranges checked when the config is built
-
-    @classmethod
-    def for_profile(cls, profile: str) -> "SimSiamConfig":
-        # colab and ci: solo-learn's tested CIFAR-10 recipe (SGD lr 0.5, wd 1e-5, warm-up cosine,
-        # 2048-d projector, 512-d predictor), shortened as in the BYOL chapter.
-        short = replace(cls(), base_lr=0.5, weight_decay=1e-5, warmup_epochs=1, fix_pred_lr=False)
-        return {"ci": replace(short, backbone="small_cnn", n_train=4096, n_test=1000, image_size=16,
-                              epochs=3, batch_size=128, dim=512, pred_dim=128),
-                "colab": replace(short, epochs=6, batch_size=256),
-                "full": cls()}[profile]
+    short: ClassVar[dict] = dict(base_lr=0.5, weight_decay=1e-5, warmup_epochs=1, fix_pred_lr=False)
+    budget: ClassVar[dict] = {"ci": dict(epochs=3, dim=512, pred_dim=128), "colab": dict(epochs=6)}
 
 
 def train_simsiam(data: ImageData, cfg: SimSiamConfig, device: torch.device, seed: int = 0,
                   checkpoint=None, desc: str = "SimSiam", monitor=None,
                   progress: bool = True) -> tuple[SimSiam, list[dict]]:
-    """Pre-train on ``data.x_train`` (labels unused) with :func:`rep_utils.ssl.train_two_view`."""
+    """Pre-train on ``data.x_train`` (labels unused) with :func:`rep_utils.two_view.train_two_view`."""
     torch.manual_seed(seed)
     model = SimSiam(make_backbone(cfg.backbone, data.x_train.shape[1]), cfg.dim, cfg.pred_dim).to(device)
     rest = [p for n, p in model.named_parameters() if not n.startswith("predictor.")]
-    opt = torch.optim.SGD([{"params": rest},
-                           {"params": model.predictor.parameters(), "fixed_lr": cfg.fix_pred_lr}],
+    opt = torch.optim.SGD([{"params": rest}, {"params": model.predictor.parameters()}],
                           lr=0.0, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    history = train_two_view(model, opt, data, cfg, device, seed, checkpoint, desc, monitor=monitor,
+    history = train_two_view(model, opt, data, cfg, device=device, seed=seed, checkpoint=checkpoint,
+                             desc=desc, monitor=monitor, constant_lr_groups=(1,) if cfg.fix_pred_lr else (),
                              progress=progress)
     return model, history

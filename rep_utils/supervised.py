@@ -6,11 +6,11 @@ from dataclasses import asdict, dataclass, replace
 import torch
 import torch.nn.functional as F
 
-from .augment import normalize
 from .checks import validate_config
-from .data import ImageData
+from .data import ImageData, normalize
 from .evaluate import extract_features
 from .models import Classifier, make_backbone
+from .profiles import by_profile
 from .train import Amp, fit
 
 
@@ -28,9 +28,9 @@ class SupervisedConfig:
 
     @classmethod
     def for_profile(cls, profile: str) -> "SupervisedConfig":
-        return {"ci": replace(cls(), n_train=8192, n_test=1000),
+        return by_profile({"ci": replace(cls(), n_train=8192, n_test=1000),
                 "colab": cls(),
-                "full": replace(cls(), epochs=10)}[profile]
+                "full": replace(cls(), epochs=10)}, profile)
 
 
 @torch.no_grad()
@@ -50,7 +50,7 @@ def train_supervised(data: ImageData, cfg: SupervisedConfig, device: torch.devic
     x, y = data.x_train.to(device), data.y_train.to(device)
     mean, std = data.mean_std
 
-    def step(idx, g):
+    def step(idx, g, k):
         with amp.autocast():
             loss = F.cross_entropy(model(normalize(x[idx], mean, std)), y[idx])
         amp.step(loss, opt)
@@ -59,7 +59,8 @@ def train_supervised(data: ImageData, cfg: SupervisedConfig, device: torch.devic
     def evaluate(epoch):
         return {"test_acc": accuracy(model, data.x_test, data.y_test, mean, std, device)}
 
-    history = fit({"model": model, "opt": opt, "amp": amp}, step, len(y), cfg.epochs,
-                  cfg.batch_size, seed, device, checkpoint, evaluate, desc="supervised",
+    history = fit({"model": model, "opt": opt, "amp": amp}, step, n=len(y), epochs=cfg.epochs,
+                  batch_size=cfg.batch_size, seed=seed, device=device, checkpoint=checkpoint,
+                  on_epoch_end=evaluate, desc="supervised",
                   meta={**asdict(cfg), "data": data.describe(), "seed": seed})
     return model, history

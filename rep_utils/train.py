@@ -3,6 +3,7 @@ mixed precision, an epoch loop with a progress bar and atomic checkpoints that r
 stopped, and the run record every notebook prints."""
 from __future__ import annotations
 
+import copy
 import json
 import os
 import platform
@@ -166,9 +167,27 @@ def load_checkpoint(path: Path | None, device: torch.device, meta: dict | None) 
     return None
 
 
+def _restore(state: dict, saved: dict, path: Path) -> bool:
+    """Load ``saved`` into ``state``; a checkpoint of another code version (other keys or shapes) is
+    moved aside and everything is put back as it was, so the run starts afresh."""
+    initial = {k: copy.deepcopy(obj.state_dict()) for k, obj in state.items()}
+    try:
+        for k, obj in state.items():
+            obj.load_state_dict(saved[k])
+        return True
+    except (KeyError, RuntimeError, ValueError) as e:
+        for k, obj in state.items():
+            obj.load_state_dict(initial[k])
+        aside = _set_aside(path, "incompatible")
+        print(f"Not resuming from {path}: it does not fit this code ({type(e).__name__}: {str(e)[:200]}). "
+              f"Moved it to {aside.name}; starting afresh.")
+        return False
+
+
 def fit(
     state: dict,
-    step: Callable[[torch.Tensor, torch.Generator], dict],
+    step: Callable[[torch.Tensor, torch.Generator, int], dict],
+    *,
     n: int,
     epochs: int,
     batch_size: int,
@@ -183,11 +202,13 @@ def fit(
     """Run ``epochs`` passes over ``n`` examples in shuffled batches of indices and return the
     history (one dict of mean metrics per epoch).
 
-    ``step(idx, g)`` trains on the examples ``idx`` (on ``device``) and returns scalar metrics;
-    ``g`` is the epoch's generator for its augmentations. ``state`` maps names to everything with
-    a ``state_dict`` (models, optimisers, ``Amp``). Shuffles and augmentations are drawn from a
-    generator seeded by ``(seed, epoch)``, so a run resumed from the checkpoint saved after each
-    epoch ends with the same weights as one that was never interrupted. ``meta`` (the config)
+    ``step(idx, g, k)`` trains on the examples ``idx`` (on ``device``) and returns scalar metrics;
+    ``g`` is the epoch's generator for its augmentations and ``k`` the number of steps taken
+    before this one (0, 1, ...; a resumed run goes on counting, so schedules need no state).
+    ``state`` maps names to everything with a ``state_dict`` (models, optimisers, ``Amp``).
+    Shuffles and augmentations are drawn from a generator seeded by ``(seed, epoch)``, so a run
+    resumed from the checkpoint saved after each epoch ends with the same weights as one that was
+    never interrupted. ``meta`` (the config)
     is saved with the checkpoint; a checkpoint written under another config is not resumed.
     ``progress=False`` hides the progress bar (many short runs). A non-finite metric or weight
     stops the run (:func:`rep_utils.checks.check_finite`).
@@ -202,9 +223,9 @@ def fit(
         check_writable(path.parent)
     history, start = [], 0
     ck = load_checkpoint(path, device, meta)
+    if ck is not None and not _restore(state, ck["state"], path):
+        ck = None
     if ck is not None:
-        for k, obj in state.items():
-            obj.load_state_dict(ck["state"][k])
         history, start = ck["history"], ck["epoch"] + 1
         torch.set_rng_state(ck["rng"])
         print(f"Resumed from {path} after epoch {start} of {epochs}.")
@@ -216,7 +237,7 @@ def fit(
         perm = torch.randperm(n, device=device, generator=g)
         sums: dict[str, float] = {}
         for i in range(steps):
-            metrics = step(perm[i * batch_size:(i + 1) * batch_size], g)
+            metrics = step(perm[i * batch_size:(i + 1) * batch_size], g, epoch * steps + i)
             for k, v in metrics.items():  # summed on the device: no GPU sync per step
                 sums[k] = sums.get(k, 0.0) + (v.detach() if torch.is_tensor(v) else v)
             if (i + 1) % CHECK_EVERY == 0:  # one sync per CHECK_EVERY steps

@@ -74,8 +74,3 @@ def test_pipeline_shapes_ranges_and_seed(c):
     assert y1.shape == (8, c, 24, 24) and y1.dtype == torch.float32
     assert y1.min() >= 0 and y1.max() <= 1
     assert torch.equal(y1, y2) and not torch.allclose(y1, y3)
-
-
-def test_normalize_uint8():
-    x = torch.full((2, 3, 4, 4), 255, dtype=torch.uint8)
-    torch.testing.assert_close(A.normalize(x, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)), torch.full((2, 3, 4, 4), 2.0))

@@ -10,12 +10,10 @@ from torch import nn
 from rep_utils.byol import BYOL, BYOLConfig, regression_loss, tau_schedule
 from rep_utils.optim import LARS, lars_param_groups
 
-from conftest import TinyEncoder
 
-
-def _model(predictor=True):
-    torch.manual_seed(0)
-    return BYOL(TinyEncoder(6, 5), hidden_dim=16, out_dim=4, predictor=predictor)
+@pytest.fixture
+def model(tiny_encoder):
+    return BYOL(tiny_encoder(6, 5), hidden_dim=16, out_dim=4)
 
 
 def test_regression_loss_closed_form():
@@ -27,8 +25,7 @@ def test_regression_loss_closed_form():
     torch.testing.assert_close(regression_loss(p, z), ((pn - zn) ** 2).sum(1))
 
 
-def test_symmetric_loss_sums_both_view_orders():
-    model = _model()
+def test_symmetric_loss_sums_both_view_orders(model):
     v1, v2 = torch.randn(8, 6), torch.randn(8, 6)
     loss = model.loss(v1, v2)
     p1, p2 = model.predictor(model.online(v1)), model.predictor(model.online(v2))
@@ -39,8 +36,7 @@ def test_symmetric_loss_sums_both_view_orders():
     assert 0 <= loss.item() <= 8  # two terms, each in [0, 4]
 
 
-def test_target_starts_as_copy_and_receives_no_gradient():
-    model = _model()
+def test_target_starts_as_copy_and_receives_no_gradient(model):
     for xi, theta in zip(model.target.parameters(), model.online.parameters()):
         assert torch.equal(xi, theta) and not xi.requires_grad
     model.loss(torch.randn(8, 6), torch.randn(8, 6)).backward()
@@ -49,8 +45,7 @@ def test_target_starts_as_copy_and_receives_no_gradient():
     assert all(p.grad is not None for p in model.predictor.parameters())
 
 
-def test_ema_update_formula():
-    model = _model()
+def test_ema_update_formula(model):
     with torch.no_grad():
         for p in model.online.parameters():
             p.add_(torch.randn_like(p))
@@ -74,8 +69,8 @@ def test_tau_schedule_endpoints_and_midpoint():
     assert all(tau_schedule(k, 100, 0.0, 0.0) == 0.0 for k in range(101))
 
 
-def test_no_predictor_ablation():
-    model = _model(predictor=False)
+def test_no_predictor_ablation(tiny_encoder):
+    model = BYOL(tiny_encoder(6, 5), hidden_dim=16, out_dim=4, predictor=False)
     assert isinstance(model.predictor, nn.Identity)
     v = torch.randn(8, 6)
     torch.testing.assert_close(model.loss(v, v), torch.zeros(()), atol=1e-5, rtol=0)  # online == target
@@ -87,25 +82,16 @@ def test_profiles_keep_paper_heads_outside_ci():
         assert (cfg.hidden_dim, cfg.out_dim, cfg.backbone) == (4096, 256, "resnet18")
     full = BYOLConfig.for_profile("full")
     assert (full.base_lr, full.weight_decay, full.tau_base, full.eta) == (0.2, 1.5e-6, 0.996, 1e-3)
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="choose one of"):
         BYOLConfig.for_profile("bogus")
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP overhead on a busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def test_loss_falls_on_toy_problem(one_thread):
+def test_loss_falls_on_toy_problem(one_thread, tiny_encoder):
     """Two noisy views of points from 3 clusters: the loss falls and the embedding stays spread."""
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     centres = torch.tensor(rng.normal(size=(3, 6)), dtype=torch.float32) * 3
-    model = BYOL(TinyEncoder(6, 16), hidden_dim=32, out_dim=8)
+    model = BYOL(tiny_encoder(6, 16), hidden_dim=32, out_dim=8)
     opt = LARS(lars_param_groups(nn.ModuleList([model.online, model.predictor]), 1e-5), lr=0.5, eta=0.02)
     losses = []
     for k in range(300):
@@ -123,20 +109,19 @@ def test_loss_falls_on_toy_problem(one_thread):
     assert (z @ z.T).fill_diagonal_(0).max() < 0.99  # the three clusters do not map to one point
 
 
-def test_train_byol_on_toy_images(one_thread):
+def test_train_byol_on_toy_images(one_thread, toy_images):
     """The shared loop with BYOL's hooks: epoch 0 is the untrained network (its collapse metrics,
     equal to build_byol's), one row per epoch, the step counter, tau rising, the target moved
     away from its start but behind the online network."""
     from rep_utils.byol import build_byol, collapse_metrics, train_byol
 
-    from test_ssl import _data
-
-    data = _data()
+    data = toy_images
     cfg = BYOLConfig(backbone="small_cnn", image_size=8, epochs=3, batch_size=32, hidden_dim=16,
                      out_dim=8, optimizer="adamw", base_lr=4e-3, warmup_epochs=1, tau_base=0.9)
     start = build_byol(cfg, 1, 0, torch.device("cpu"))
     model, history = train_byol(data, cfg, torch.device("cpu"), progress=False)
-    assert [h["epoch"] for h in history] == [0, 1, 2, 3] and int(model.k) == 9
+    assert [h["epoch"] for h in history] == [0, 1, 2, 3]
+    assert history[3]["tau"] == pytest.approx(np.mean([tau_schedule(k, 9, 0.9) for k in (6, 7, 8)]))  # steps 0-8
     assert history[0] == {"epoch": 0, **collapse_metrics(start, data.x_test, *data.mean_std, torch.device("cpu"))}
     assert {"loss", "tau", "lr", "z_std", "rankme_z"} <= set(history[1])
     assert history[1]["tau"] < history[3]["tau"] <= 1

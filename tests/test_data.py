@@ -1,10 +1,12 @@
 import hashlib
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
 from rep_utils import data
+from rep_utils.data import ImageData
 
 
 def _fake_subset(folder, name="mnist", file=None, n=20):
@@ -168,3 +170,31 @@ def test_subset_draws_other_training_images_and_keeps_the_test_images():
     a, same, b = d.subset(10, 5), d.subset(10, 5, draw=0), d.subset(10, 5, draw=1)
     assert torch.equal(a.y_train, same.y_train) and not torch.equal(a.y_train, b.y_train)
     assert torch.equal(a.y_test, b.y_test) and len(b.y_train) == 10 and len(set(b.y_train.tolist())) == 10
+
+
+def test_normalize_uint8_and_its_inverse():
+    x = torch.full((2, 3, 4, 4), 255, dtype=torch.uint8)
+    torch.testing.assert_close(data.normalize(x, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)), torch.full((2, 3, 4, 4), 2.0))
+    mean, std = data.STATS["cifar10"]
+    y = torch.rand(2, 3, 4, 4)
+    z = data.normalize(y, mean, std)
+    assert torch.allclose(z[:, 1], (y[:, 1] - mean[1]) / std[1])
+    torch.testing.assert_close(data.denormalize(z, mean, std), y)
+
+
+def test_resized_keeps_labels_and_matches_interpolate(toy_images):
+    small = toy_images.resized(4)
+    assert small.x_train.shape == (96, 1, 4, 4) and small.x_train.dtype == torch.uint8
+    assert torch.equal(small.y_train, toy_images.y_train) and toy_images.resized(8) is toy_images
+    flat = ImageData("mnist", "toy", torch.full((3, 1, 8, 8), 77, dtype=torch.uint8), torch.arange(3),
+                     torch.full((2, 1, 8, 8), 200, dtype=torch.uint8), torch.arange(2), list("abc"))
+    assert (flat.resized(3).x_train == 77).all() and (flat.resized(3).x_test == 200).all()
+
+
+def test_for_config_subsets_once_and_resizes(toy_images):
+    cfg = SimpleNamespace(n_train=64, n_test=16, image_size=4)
+    once = toy_images.for_config(cfg)
+    expected = toy_images.subset(64, 16).resized(4)
+    assert torch.equal(once.x_train, expected.x_train) and torch.equal(once.y_test, expected.y_test)
+    assert torch.equal(once.for_config(cfg).x_train, once.x_train)  # already that size: left as it is
+    assert toy_images.for_config(SimpleNamespace(n_train=None, n_test=None, image_size=8)) is toy_images

@@ -1,8 +1,9 @@
 import numpy as np
+import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from rep_utils.evaluate import extract_features, fit_linear, knn_accuracy, linear_probe
+from rep_utils.evaluate import cluster_scores, energy_auroc, extract_features, fit_linear, knn_accuracy, linear_probe, predict
 from rep_utils.models import SmallCNN
 
 
@@ -68,3 +69,30 @@ def test_extract_features_keeps_mode_and_order():
     assert f.shape == (10, 16) and net.training
     net.eval()
     torch.testing.assert_close(f[4], net((x[4:5].float() / 255 - 0.5) / 0.5)[0])
+
+
+def test_predict_batches_in_eval_mode_and_restores_the_mode():
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Dropout(0.5)).train()
+    x = torch.randn(11, 3)
+    out = predict(net, x, batch_size=4, transform=lambda b: 2 * b)
+    assert net.training and out.shape == (11, 4)
+    net.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(out, net(2 * x))
+
+
+def test_cluster_scores_by_hand():
+    assigned = torch.tensor([0, 0, 1, 1, 2, 2])
+    labels = torch.tensor([1, 1, 0, 0, 0, 2])
+    # best renaming: 0 -> 1, 1 -> 0, 2 -> 2 (class 0 is taken): 2 + 2 + 1 of 6 right
+    assert cluster_scores(assigned, labels, 3)["acc"] == pytest.approx(5 / 6)
+    perfect = cluster_scores(torch.tensor([2, 2, 0, 1]), torch.tensor([0, 0, 1, 2]), 3)
+    assert perfect["nmi"] == pytest.approx(1.0) and perfect["acc"] == pytest.approx(1.0)
+    one = cluster_scores(torch.zeros(4, dtype=torch.long), torch.tensor([0, 1, 0, 1]), 2)
+    assert one["nmi"] == pytest.approx(0.0, abs=1e-9) and one["acc"] == pytest.approx(0.5)
+
+
+def test_energy_auroc_by_hand():
+    # scores -E: in (0, -1), out (-2, -0.5): 3 of the 4 (in, out) pairs are ordered right
+    assert energy_auroc(torch.tensor([0.0, 1.0]), torch.tensor([2.0, 0.5])) == pytest.approx(0.75)
+    assert energy_auroc(torch.tensor([-5.0]), torch.tensor([5.0])) == 1.0

@@ -6,20 +6,18 @@ import torch
 from torch.distributions import Normal
 
 from rep_utils.data import toy_2d
+from rep_utils.evaluate import predict
 from rep_utils.gedi import (
     GEDI,
     GEDIConfig,
     GEDIImageConfig,
     check_energy,
-    cluster_scores,
     energy,
-    energy_auroc,
     gedi_loss,
     generative_loss,
     invariance_loss,
     make_buffer,
     make_views,
-    predict,
     scale_pixels,
     train_gedi,
     uniformity_loss,
@@ -199,23 +197,6 @@ def test_image_space_langevin_step_and_contrastive_divergence_by_hand():
     e_d, e_s = e(x), e(x1)
     expected = e_d.mean() - e_s.mean() + cfg.energy_l2 * (e_d.pow(2).mean() + e_s.pow(2).mean())
     assert terms["gen"].item() == pytest.approx(expected.item(), rel=1e-5)
-
-
-def test_cluster_scores_by_hand():
-    assigned = torch.tensor([0, 0, 1, 1, 2, 2])
-    labels = torch.tensor([1, 1, 0, 0, 0, 2])
-    # best renaming: 0 -> 1, 1 -> 0, 2 -> 2 (class 0 is taken): 2 + 2 + 1 of 6 right
-    assert cluster_scores(assigned, labels, 3)["acc"] == pytest.approx(5 / 6)
-    perfect = cluster_scores(torch.tensor([2, 2, 0, 1]), torch.tensor([0, 0, 1, 2]), 3)
-    assert perfect["nmi"] == pytest.approx(1.0) and perfect["acc"] == pytest.approx(1.0)
-    one = cluster_scores(torch.zeros(4, dtype=torch.long), torch.tensor([0, 1, 0, 1]), 2)
-    assert one["nmi"] == pytest.approx(0.0, abs=1e-9) and one["acc"] == pytest.approx(0.5)
-
-
-def test_energy_auroc_by_hand():
-    # scores -E: in (0, -1), out (-2, -0.5): 3 of the 4 (in, out) pairs are ordered right
-    assert energy_auroc(torch.tensor([0.0, 1.0]), torch.tensor([2.0, 0.5])) == pytest.approx(0.75)
-    assert energy_auroc(torch.tensor([-5.0]), torch.tensor([5.0])) == 1.0
 
 
 def test_image_training_runs_with_batchnorm_and_is_reproducible():

@@ -59,7 +59,7 @@ def test_two_view_methods(method, profile):
     data = tiny("cifar10").resized(cfg.image_size)
     model, h = getattr(mod, f"train_{method}")(data, cfg, CPU)
     assert [r["epoch"] for r in h] == ([0, 1] if method == "byol" else [1])  # BYOL logs epoch 0 too
-    assert finite(h) and int(model.k) == 2
+    assert finite(h)
     assert model.encoder(torch.zeros(2, 3, cfg.image_size, cfg.image_size)).shape[1] == model.encoder.feature_dim
 
 

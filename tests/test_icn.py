@@ -5,8 +5,7 @@ import pytest
 import torch
 from torch.distributions import Categorical
 
-from rep_utils.augment import normalize
-from rep_utils.data import ImageData
+from rep_utils.data import ImageData, normalize
 from rep_utils.icn import ICNConfig, NegativePool, icn_loss, log_ratio, noise_reference, synthesize, train_icn
 from rep_utils.models import ResNet18Cifar
 

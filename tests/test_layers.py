@@ -10,7 +10,7 @@ LAYERS = [
     {"profiles", "checks", "optim", "augment", "models", "sgld", "spectra", "display", "plots", "report"},
     {"data"},
     {"train", "evaluate"},
-    {"monitor", "ssl", "sweep"},
+    {"monitor", "two_view", "sweep", "chapter"},
     {"byol", "simclr", "moco", "simsiam", "supervised", "icn", "gedi", "ivae"},
 ]
 

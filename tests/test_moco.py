@@ -5,9 +5,7 @@ import pytest
 import torch
 
 from rep_utils.moco import MoCo, MoCoConfig, info_nce, train_moco
-
-from conftest import TinyEncoder
-from test_ssl import _data
+from rep_utils.optim import warmup_cosine
 
 
 def _info_nce_numpy(q, k, queue, t):
@@ -38,8 +36,8 @@ def test_info_nce_by_hand():
     assert info_nce(q, k, queue, 1.0).item() == pytest.approx(-math.log(math.e / (math.e + 2)))
 
 
-def test_queue_replaces_the_oldest_keys_and_wraps():
-    model = MoCo(TinyEncoder(6, 5), hidden_dim=8, out_dim=3, queue_size=4)
+def test_queue_replaces_the_oldest_keys_and_wraps(tiny_encoder):
+    model = MoCo(tiny_encoder(6, 5), hidden_dim=8, out_dim=3, queue_size=4)
     old = model.queue.clone()
     a, b = torch.eye(3)[:2], torch.eye(3)[1:]
     model.enqueue(a)
@@ -51,8 +49,8 @@ def test_queue_replaces_the_oldest_keys_and_wraps():
     torch.testing.assert_close(model.queue[:2], b)
 
 
-def test_loss_trains_only_the_query_and_the_key_follows_by_momentum():
-    model = MoCo(TinyEncoder(6, 5), hidden_dim=8, out_dim=3, queue_size=8)
+def test_loss_trains_only_the_query_and_the_key_follows_by_momentum(tiny_encoder):
+    model = MoCo(tiny_encoder(6, 5), hidden_dim=8, out_dim=3, queue_size=8)
     key0 = [p.clone() for p in model.key.parameters()]
     v1, v2 = torch.randn(4, 6), torch.randn(4, 6)
     with torch.no_grad():
@@ -69,21 +67,22 @@ def test_loss_trains_only_the_query_and_the_key_follows_by_momentum():
         torch.testing.assert_close(k, 0.9 * k0 + 0.1 * q)  # Eq. 2
 
 
-def test_train_moco_on_toy_images():
-    """The shared loop: one history row per epoch, the step counter, the key encoder moved, the
+def test_train_moco_on_toy_images(one_thread, toy_images):
+    """The shared loop: one history row per epoch, 18 steps, the key encoder moved, the
     queue filled with unit keys. (The loss need not fall here: the random keys the queue starts
     with are easier negatives than the real keys that replace them.)"""
     cfg = MoCoConfig(backbone="small_cnn", n_train=96, n_test=32, image_size=8, epochs=6,
                      batch_size=32, hidden_dim=16, out_dim=8, queue_size=64, m=0.9, base_lr=0.3)
-    torch.set_num_threads(1)
-    model, history = train_moco(_data(), cfg, torch.device("cpu"), progress=False)
-    assert [h["epoch"] for h in history] == list(range(1, 7)) and int(model.k) == 18
+    model, history = train_moco(toy_images, cfg, torch.device("cpu"), progress=False)
+    assert [h["epoch"] for h in history] == list(range(1, 7))
+    steps = [warmup_cosine(k, 18, 0) for k in (15, 16, 17)]  # the last epoch: steps 15-17 of 18
+    assert history[-1]["lr"] == pytest.approx(0.3 * 32 / 256 * np.mean(steps))
     assert set(history[0]) == {"epoch", "loss", "lr"} and all(math.isfinite(h["loss"]) for h in history)
     torch.testing.assert_close(model.queue.norm(dim=1), torch.ones(64))
     moved = [(k - q).abs().max() for k, q in zip(model.key.parameters(), model.query.parameters())]
     assert max(moved) > 0  # the key network lags behind the query network
     with pytest.raises(ValueError, match="multiple of batch_size"):
-        train_moco(_data(), MoCoConfig(queue_size=50, batch_size=32, epochs=1, backbone="small_cnn",
+        train_moco(toy_images, MoCoConfig(queue_size=50, batch_size=32, epochs=1, backbone="small_cnn",
                                        image_size=8), torch.device("cpu"))
 
 

@@ -55,3 +55,34 @@ def test_unknown_profile_lists_the_valid_ones(monkeypatch, source):
 def test_every_profile_has_a_config():
     cfgs = {p: SupervisedConfig.for_profile(p) for p in PROFILES}
     assert cfgs["ci"].n_train is not None and cfgs["colab"].n_train is None
+
+
+def _configs():
+    """Every config class in the package with a ``for_profile``, with the datasets it accepts."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import rep_utils
+    for mod in pkgutil.iter_modules(rep_utils.__path__):
+        for name, cls in vars(importlib.import_module(f"rep_utils.{mod.name}")).items():
+            if inspect.isclass(cls) and hasattr(cls, "for_profile") and cls.__module__ == f"rep_utils.{mod.name}":
+                datasets = ("mnist", "cifar10") if "dataset" in inspect.signature(cls.for_profile).parameters else (None,)
+                yield from ((cls, d) for d in datasets)
+
+
+CONFIGS = sorted(set(_configs()), key=lambda c: (c[0].__name__, str(c[1])))
+
+
+def test_configs_are_found():
+    names = {c.__name__ for c, _ in CONFIGS}
+    assert {"BYOLConfig", "SimSiamConfig", "ICNConfig", "GEDIImageConfig", "IVAEConfig", "SupervisedConfig"} <= names
+
+
+@pytest.mark.parametrize("cls,dataset", CONFIGS, ids=lambda c: getattr(c, "__name__", str(c)))
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_for_profile_works_for_every_profile_and_dataset(cls, dataset, profile):
+    cfg = cls.for_profile(profile) if dataset is None else cls.for_profile(profile, dataset)
+    assert isinstance(cfg, cls)
+    with pytest.raises(ValueError, match="choose one of"):
+        cls.for_profile("bogus") if dataset is None else cls.for_profile("bogus", dataset)

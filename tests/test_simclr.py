@@ -4,9 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from rep_utils.simclr import SimCLR, SimCLRConfig, nt_xent
-
-from conftest import TinyEncoder
+from rep_utils.simclr import SimCLR, SimCLRConfig, nt_xent, train_simclr
 
 
 def _nt_xent_numpy(z1, z2, tau):
@@ -57,9 +55,8 @@ def test_nt_xent_rewards_aligned_positives_and_is_symmetric():
 
 
 
-def test_model_loss_uses_the_projector_and_both_views():
-    torch.manual_seed(0)
-    model = SimCLR(TinyEncoder(12, 6), hidden_dim=16, out_dim=4, temperature=0.5)
+def test_model_loss_uses_the_projector_and_both_views(tiny_encoder):
+    model = SimCLR(tiny_encoder(12, 6), hidden_dim=16, out_dim=4, temperature=0.5)
     v1, v2 = torch.randn(8, 3, 2, 2), torch.randn(8, 3, 2, 2)
     z1, z2 = model.projector(model.encoder(torch.cat([v1, v2]))).chunk(2)
     torch.testing.assert_close(model.loss(v1, v2), nt_xent(z1, z2, 0.5))
@@ -71,5 +68,15 @@ def test_profiles():
     full = SimCLRConfig.for_profile("full")
     assert (full.base_lr, full.weight_decay, full.temperature, full.out_dim) == (0.3, 1e-6, 0.5, 128)
     assert SimCLRConfig.for_profile("ci").backbone == "small_cnn"
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="choose one of"):
         SimCLRConfig.for_profile("bogus")
+
+
+def test_train_simclr_on_toy_images(one_thread, toy_images):
+    """The shared loop with LARS: one row per epoch with its loss and rate, the loss falls."""
+    cfg = SimCLRConfig(backbone="small_cnn", image_size=8, epochs=4, batch_size=32, hidden_dim=16, out_dim=8,
+                       warmup_epochs=1)
+    model, history = train_simclr(toy_images, cfg, torch.device("cpu"), progress=False)
+    assert [set(h) for h in history] == [{"epoch", "loss", "lr"}] * 4
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert model.encoder(torch.zeros(2, 1, 8, 8)).shape == (2, model.encoder.feature_dim)

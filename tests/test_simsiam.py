@@ -5,9 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rep_utils.simsiam import SimSiam, SimSiamConfig, negative_cosine
-
-from conftest import TinyEncoder
+from rep_utils import simsiam
+from rep_utils.simsiam import SimSiam, SimSiamConfig, negative_cosine, train_simsiam
 
 
 def test_negative_cosine_closed_form():
@@ -29,13 +28,12 @@ def test_stop_gradient_blocks_the_target_branch():
 
 
 
-def _model():
-    torch.manual_seed(0)
-    return SimSiam(TinyEncoder(12, 6), dim=8, pred_dim=3)
+@pytest.fixture
+def model(tiny_encoder):
+    return SimSiam(tiny_encoder(12, 6), dim=8, pred_dim=3)
 
 
-def test_symmetric_loss_and_where_gradients_flow():
-    model = _model()
+def test_symmetric_loss_and_where_gradients_flow(model):
     v1, v2 = torch.randn(8, 3, 2, 2), torch.randn(8, 3, 2, 2)
     z1, z2 = model.projector(model.encoder(v1)), model.projector(model.encoder(v2))
     p1, p2 = model.predictor(z1), model.predictor(z2)
@@ -51,8 +49,7 @@ def test_symmetric_loss_and_where_gradients_flow():
     torch.testing.assert_close(g2, only_p)
 
 
-def test_predictor_is_a_bottleneck_and_projector_output_is_batch_normalised():
-    model = _model()
+def test_predictor_is_a_bottleneck_and_projector_output_is_batch_normalised(model):
     assert [m.out_features for m in model.predictor if isinstance(m, nn.Linear)] == [3, 8]
     assert isinstance(model.projector[-1], nn.BatchNorm1d) and not model.projector[-1].affine
 
@@ -61,5 +58,24 @@ def test_profiles():
     full = SimSiamConfig.for_profile("full")
     assert (full.base_lr, full.weight_decay, full.momentum, full.dim, full.pred_dim) == (0.05, 1e-4, 0.9, 2048, 512)
     assert full.fix_pred_lr and full.warmup_epochs == 0
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="choose one of"):
         SimSiamConfig.for_profile("bogus")
+
+
+def test_train_simsiam_keeps_the_predictor_rate_fixed(one_thread, toy_images, monkeypatch):
+    """With ``fix_pred_lr`` the predictor's group ends the cosine schedule at the peak rate,
+    the rest near zero (official code's ``--fix-pred-lr``)."""
+    opts, real = [], simsiam.train_two_view
+
+    def spy(model, opt, *args, **kwargs):
+        opts.append(opt)
+        return real(model, opt, *args, **kwargs)
+
+    monkeypatch.setattr(simsiam, "train_two_view", spy)
+    cfg = SimSiamConfig(backbone="small_cnn", image_size=8, epochs=2, batch_size=32, dim=16, pred_dim=4)
+    model, history = train_simsiam(toy_images, cfg, torch.device("cpu"), progress=False)
+    peak = cfg.base_lr * cfg.batch_size / 256
+    rest, predictor = opts[0].param_groups
+    assert predictor["lr"] == peak and 0 < rest["lr"] < 0.3 * peak
+    assert {id(p) for p in predictor["params"]} == {id(p) for p in model.predictor.parameters()}
+    assert [h["epoch"] for h in history] == [1, 2] and all(math.isfinite(h["loss"]) for h in history)

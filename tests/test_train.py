@@ -28,7 +28,7 @@ def _run(checkpoint=None, interrupt_at=None, lr=0.01, epochs=5):
     t = x.sum(1, keepdim=True).sin()
     calls = {"n": 0}
 
-    def step(idx, g):
+    def step(idx, g, k):
         calls["n"] += 1
         if calls["n"] == interrupt_at:
             raise KeyboardInterrupt  # a Colab disconnect in the middle of an epoch
@@ -39,8 +39,8 @@ def _run(checkpoint=None, interrupt_at=None, lr=0.01, epochs=5):
         opt.step()
         return {"loss": loss}
 
-    history = fit({"model": model, "opt": opt}, step, 64, epochs, 16, seed=3, device=CPU, checkpoint=checkpoint,
-                  meta={"lr": lr, "epochs": epochs})
+    history = fit({"model": model, "opt": opt}, step, n=64, epochs=epochs, batch_size=16, seed=3, device=CPU,
+                  checkpoint=checkpoint, meta={"lr": lr, "epochs": epochs})
     return model, history
 
 
@@ -124,13 +124,13 @@ def test_diverging_loss_stops_with_the_knob_named():
 def test_non_finite_weights_stop_training():
     model = torch.nn.Linear(2, 1)
 
-    def step(idx, g):
+    def step(idx, g, k):
         with torch.no_grad():
             model.weight.fill_(float("nan"))
         return {"loss": torch.tensor(1.0)}
 
     with pytest.raises(FloatingPointError, match="weights of model"):
-        fit({"model": model}, step, 8, 1, 4, 0, CPU, meta={"lr": 0.1})
+        fit({"model": model}, step, n=8, epochs=1, batch_size=4, seed=0, device=CPU, meta={"lr": 0.1})
 
 
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
