@@ -15,11 +15,12 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 import torch  # noqa: E402
 
 from rep_utils import data as data_mod  # noqa: E402
+from rep_utils.checkpoints import check_writable, save_checkpoint  # noqa: E402
 from rep_utils.evaluate import linear_probe  # noqa: E402
 from rep_utils.icn import ICNConfig, train_icn  # noqa: E402
 from rep_utils.profiles import resolve_profile  # noqa: E402
 from rep_utils.sgld import sgld_sample  # noqa: E402
-from rep_utils.train import check_writable, fit, save_checkpoint  # noqa: E402
+from rep_utils.train import fit  # noqa: E402
 
 CPU = torch.device("cpu")
 

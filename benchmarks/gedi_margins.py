@@ -19,7 +19,8 @@ import torch.nn.functional as F
 
 from rep_utils.augment import grayscale
 from rep_utils.data import load_images
-from rep_utils.gedi import GEDIConfig, GEDIImageConfig, image_scores, scale_pixels, toy_run, train_gedi
+from rep_utils.gedi import GEDIConfig, GEDIImageConfig, scale_pixels, train_gedi
+from rep_utils.gedi_scores import image_scores, toy_run
 
 from common import margin_table
 

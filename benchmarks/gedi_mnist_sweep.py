@@ -12,7 +12,8 @@ from dataclasses import replace
 import torch
 
 from rep_utils.data import load_images
-from rep_utils.gedi import GEDIImageConfig, image_scores, scale_pixels, train_gedi
+from rep_utils.gedi import GEDIImageConfig, scale_pixels, train_gedi
+from rep_utils.gedi_scores import image_scores
 
 from common import parse_set
 

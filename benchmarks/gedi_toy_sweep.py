@@ -11,7 +11,8 @@ from dataclasses import replace
 
 import torch
 
-from rep_utils.gedi import GEDIConfig, toy_run
+from rep_utils.gedi import GEDIConfig
+from rep_utils.gedi_scores import toy_run
 
 from common import parse_set
 

@@ -10,41 +10,36 @@ threshold (positive: passes).
 """
 import argparse
 import multiprocessing as mp
-from dataclasses import replace
 
 import numpy as np
 import torch
 
+from rep_utils import icn
 from rep_utils.data import load_images
-from rep_utils.icn import ICNConfig, predict_logits, train_icn
 
 from common import margin_table
 
 SIZES = [100]  # the ci profile's reduced-label sweep
 
 
-def arms(data, cfg, s):
+def both_arms(mnist, cfg, s):
     out = {}
-    for name in ("ICN", "baseline"):
-        model, hist, pool, stats = train_icn(data, replace(cfg, introspective=name == "ICN"), torch.device("cpu"),
-                                             s, progress=False)
-        r = {"err": hist[-1]["test_err"], "score_gain": min([st["score_synth"] - st["score_noise"] for st in stats]
-                                                            or [float("inf")])}
+    for name, c in icn.arms(cfg).items():
+        run = icn.train_icn(mnist, c, torch.device("cpu"), s, progress=False)
+        out[name] = {"err": run.test_err,
+                     "score_gain": min([st["score_synth"] - st["score_noise"] for st in run.stats] or [float("inf")])}
         if name == "ICN":
-            x1, _ = pool.of_round(1)
-            r["rejected"] = (predict_logits(model, x1, *data.mean_std).argmax(1) == data.num_classes).float().mean().item()
-        out[name] = r
+            out[name]["rejected"] = run.judge(mnist.for_config(cfg))["rejected"]
     return out
 
 
 def one_seed(s):
     torch.set_num_threads(1)
-    cfg = ICNConfig.for_profile("ci")
+    cfg = icn.ICNConfig.for_profile("ci")
     mnist = load_images("mnist", "ci", verbose=False)
-    data = mnist.subset(cfg.n_train, cfg.n_test)
-    res = {1000: arms(data, cfg, s)}
+    res = {1000: both_arms(mnist, cfg, s)}
     for n in SIZES:
-        res[n] = arms(mnist.subset(n, cfg.n_test), cfg.with_labels(n, len(data.y_train)), s)
+        res[n] = both_arms(mnist, cfg.with_labels(n, cfg.n_train), s)
     print(s, {n: {k: round(100 * v["err"], 1) for k, v in r.items()} for n, r in res.items()}, flush=True)
     return res
 

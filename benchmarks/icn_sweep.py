@@ -30,13 +30,13 @@ def main():
     ap.add_argument("--set", nargs="*", default=[])
     a = ap.parse_args()
     base = ICNConfig.for_profile(a.profile)
-    cfg = replace(base.with_labels(a.n, base.n_train or a.n), **parse_set(ICNConfig, a.set))
-    data = load_images("mnist", a.data).subset(a.n, cfg.n_test, draw=a.draw)
+    cfg = replace(base.with_labels(a.n, base.n_train or a.n, a.draw), **parse_set(ICNConfig, a.set))
+    data = load_images("mnist", a.data)
     for arm in a.arms:
         errs, t0 = [], time.perf_counter()
         for s in a.seeds:
-            _, hist, _, _ = train_icn(data, replace(cfg, introspective=arm == "ICN"), torch.device("cpu"), s, progress=False)
-            errs.append(round(100 * hist[-1]["test_err"], 2))
+            run = train_icn(data, replace(cfg, introspective=arm == "ICN"), torch.device("cpu"), s, progress=False)
+            errs.append(round(100 * run.test_err, 2))
         print(json.dumps(dict(arm=arm, n=a.n, draw=a.draw, recipe=a.set, err=errs, mean=round(float(np.mean(errs)), 2),
                               sd=round(float(np.std(errs, ddof=1)), 2), s=round(time.perf_counter() - t0))), flush=True)
 

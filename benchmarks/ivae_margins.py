@@ -16,19 +16,18 @@ from dataclasses import replace
 os.environ.setdefault("TQDM_DISABLE", "1")  # one line per run instead of progress bars
 import torch  # noqa: E402
 
-from rep_utils import ivae  # noqa: E402
+from rep_utils import ivae, ivae_digits, ivae_spectra  # noqa: E402
 from rep_utils.data import load_images  # noqa: E402
-from rep_utils.evaluate import fit_linear  # noqa: E402
 
 LN10 = math.log(10)
 
 
 def digits(data, classify, cfg, seed):
-    split = ivae.untapped_mnist(data, cfg, seed)
+    split = ivae_digits.untapped_mnist(data, cfg, seed)
     out = {}
     for name, c in {"M2": replace(cfg, alpha_r=0.0, alpha_rd=0.0), "inverted": cfg}.items():
         model, h = ivae.train_ivae(split, c, torch.device("cpu"), seed)
-        r = ivae.untapped_metrics(model, split, classify)
+        r = ivae_digits.untapped_metrics(model, split, classify)
         r["gain"] = min(h[-1][k] - h[0][k] for k in ("elbo_labelled", "elbo_unlabelled"))
         r["finite"] = all(math.isfinite(e[k]) for e in h for k in e)
         out[name] = r
@@ -36,11 +35,11 @@ def digits(data, classify, cfg, seed):
 
 
 def spectra(cfg, seed):
-    sp = ivae.untapped_spectra(cfg, seed)
+    sp = ivae_spectra.untapped_spectra(cfg, seed)
     out = {}
     for name, c in {"M2": replace(cfg, alpha_r=0.0, alpha_rd=0.0), "inverted": cfg}.items():
         model, h = ivae.train_ivae(sp, c, torch.device("cpu"), seed)
-        out[name] = {**ivae.spectra_metrics(model, sp),
+        out[name] = {**ivae_spectra.spectra_metrics(model, sp),
                      "gain": min(h[-1][k] - h[0][k] for k in ("elbo_labelled", "elbo_unlabelled"))}
     return out
 
@@ -75,12 +74,11 @@ def main():
     cfg = ivae.IVAEConfig.for_profile(a.profile)
     cfg = replace(cfg, epochs=a.epochs) if a.epochs else cfg
     n_judge = 4000 if a.profile == "ci" else None  # as the chapter
-    classify = fit_linear((data.x_train.flatten(1) > 127).float()[:n_judge], data.y_train[:n_judge],
-                          standardise=False)
+    classify = ivae_digits.judge(data, n_judge)
     margins = []
     for seed in a.seeds:
         t0 = time.time()
-        d, s = digits(data, classify, cfg, seed), spectra(ivae.SpectraConfig.for_profile(a.profile), seed)
+        d, s = digits(data, classify, cfg, seed), spectra(ivae_spectra.SpectraConfig.for_profile(a.profile), seed)
         margins.append([f(d, s) for _, f in CHECKS])
         print(f"seed {seed:3d}: cross-entropy M2 {d['M2']['cross_entropy']:.3f} inverted "
               f"{d['inverted']['cross_entropy']:.3f}; accuracy 5-9 {d['M2']['acc_new']:.3f} / "

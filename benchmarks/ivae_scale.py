@@ -14,9 +14,8 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from rep_utils import ivae
+from rep_utils import ivae, ivae_digits
 from rep_utils.data import load_images
-from rep_utils.evaluate import fit_linear
 
 
 def main():
@@ -31,12 +30,11 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(1)
     data = load_images("mnist")
-    classify = fit_linear((data.x_train.flatten(1) > 127).float()[:4000], data.y_train[:4000],
-                          standardise=False)  # the chapter's judge
+    classify = ivae_digits.judge(data, 4000)  # the chapter's judge
     cfg = replace(ivae.IVAEConfig(), batch_size=a.batch, lr=a.lr, hidden_x=tuple(a.hidden_x))
     if a.model == "M2":
         cfg = replace(cfg, alpha_r=0.0, alpha_rd=0.0)
-    split = ivae.untapped_mnist(data, cfg, a.seed)
+    split = ivae_digits.untapped_mnist(data, cfg, a.seed)
     torch.manual_seed(a.seed)
     model = ivae.M2(784, cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=1e-4)
@@ -50,7 +48,7 @@ def main():
         nn.utils.clip_grad_value_(model.parameters(), 1.0)
         opt.step()
         if step % a.every == 0:
-            r = ivae.untapped_metrics(model, split, classify)
+            r = ivae_digits.untapped_metrics(model, split, classify)
             with torch.no_grad():
                 q = model.predict_y(split["x_test"]).exp()[split["t_test"] >= 5]
             print(f"{a.model} seed {a.seed} step {step:5d}: cross-entropy 5-9 {r['cross_entropy']:.2f}, "

@@ -104,13 +104,15 @@ class ImageData:
                          resize(self.x_test), self.y_test, self.classes)
 
     def for_config(self, cfg) -> "ImageData":
-        """The images a run of ``cfg`` uses: ``subset(cfg.n_train, cfg.n_test)`` unless the sizes
-        already match (so a caller may pass data it has subset already), at ``cfg.image_size``."""
-        sizes = (len(self.y_train), len(self.y_test))
+        """The images a run of ``cfg`` uses: ``subset(cfg.n_train, cfg.n_test, cfg.draw)`` unless
+        the sizes already match (so a caller may pass data it has subset already), at
+        ``cfg.image_size`` where the config has one (``draw`` too is optional)."""
+        sizes, draw = (len(self.y_train), len(self.y_test)), getattr(cfg, "draw", 0)
         data = self
-        if (cfg.n_train or sizes[0], cfg.n_test or sizes[1]) != sizes:
-            data = self.subset(cfg.n_train, cfg.n_test)
-        return data.resized(cfg.image_size)
+        if draw or (cfg.n_train or sizes[0], cfg.n_test or sizes[1]) != sizes:
+            data = self.subset(cfg.n_train, cfg.n_test, draw)
+        size = getattr(cfg, "image_size", None)
+        return data.resized(size) if size else data
 
     def describe(self) -> str:
         c, h, w = self.x_train.shape[1:]
@@ -253,16 +255,3 @@ def load_images(name: str, profile: str | None = None, verbose: bool = True,
     if verbose:
         print("Data:", data.describe())
     return data
-
-
-def toy_2d(name: str, n: int = 2000, noise: float = 0.05, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """The 2-D toy sets ``'moons'`` and ``'circles'`` (scikit-learn generators), standardised."""
-    from sklearn import datasets
-
-    makers = {"moons": lambda: datasets.make_moons(n, noise=noise, random_state=seed),
-              "circles": lambda: datasets.make_circles(n, noise=noise, factor=0.5, random_state=seed)}
-    if name not in makers:
-        raise ValueError(f"Unknown toy set {name!r}; choose one of {sorted(makers)}.")
-    x, y = makers[name]()
-    x = (x - x.mean(0)) / x.std(0)
-    return torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.int64)

@@ -1,7 +1,7 @@
 """Frozen-network evaluation (defined in the Setup chapter): one batched forward pass (``predict``),
 features of a backbone, the linear probe and the weighted kNN classifier that self-supervised
-papers report, and the scores of clusters (NMI, Hungarian accuracy) and of an energy as an
-out-of-distribution detector (AUROC)."""
+papers report, and the scores of clusters (NMI, Hungarian accuracy, how the clusters are used)
+and of an energy as an out-of-distribution detector (AUROC)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -111,3 +111,17 @@ def cluster_scores(assigned: torch.Tensor, labels: torch.Tensor, k: int) -> dict
     counts.index_put_((torch.as_tensor(a), torch.as_tensor(y)), torch.ones(len(a)), accumulate=True)
     rows, cols = linear_sum_assignment(counts.numpy(), maximize=True)
     return {"nmi": float(normalized_mutual_info_score(y, a)), "acc": float(counts[rows, cols].sum() / len(a))}
+
+
+def cluster_use(assigned: torch.Tensor, k: int, min_share: float = 0.01) -> dict:
+    """How the k clusters are used, without labels: the share of the points in the largest one (1.0:
+    cluster collapse) and the number of clusters holding at least ``min_share`` of the points."""
+    counts = torch.bincount(assigned, minlength=k)
+    return {"largest_cluster": counts.max().item() / len(assigned),
+            "clusters_used": int((counts >= min_share * len(assigned)).sum())}
+
+
+def rmse(pred, target: torch.Tensor) -> float:
+    """Root mean squared error over all entries (samples and components or channels); ``pred`` may be
+    a NumPy array (a scikit-learn prediction)."""
+    return (torch.as_tensor(pred, dtype=torch.float32) - target).pow(2).mean().sqrt().item()

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 
 from .checks import validate_config
 from .data import ImageData, normalize
-from .evaluate import extract_features
+from .evaluate import predict
 from .models import Classifier, SmallCNN, make_backbone
 from .optim import warmup_cosine
 from .profiles import by_profile
@@ -32,6 +34,7 @@ class ICNConfig:
     width: int = 32  # SmallCNN channels (32, 64, 128 at the default)
     n_train: int | None = None  # None: all the training images that were loaded
     n_test: int | None = None
+    draw: int = 0  # which draw of the n_train training images (ImageData.subset); the test images stay
     rounds: int = 4  # reclassification rounds T; synthesis after each but the last
     epochs_per_round: int = 2
     batch_size: int = 64
@@ -74,12 +77,13 @@ class ICNConfig:
         """Every training and test image, one epoch a round (the paper's full-MNIST setting)."""
         return replace(self, n_train=None, n_test=None, epochs_per_round=1)
 
-    def with_labels(self, n: int, n_ref: int) -> "ICNConfig":
-        """Train on ``n`` labelled images with as many optimisation steps per round as on ``n_ref``."""
+    def with_labels(self, n: int, n_ref: int, draw: int = 0) -> "ICNConfig":
+        """Train on ``n`` labelled images (draw ``draw``) with as many optimisation steps per round
+        as on ``n_ref``."""
         if min(n, n_ref) < self.batch_size:
             raise ValueError(f"with_labels({n}, {n_ref}): both must be at least batch_size={self.batch_size}.")
         steps = self.epochs_per_round * (n_ref // self.batch_size)
-        return replace(self, n_train=n, epochs_per_round=math.ceil(steps / (n // self.batch_size)))
+        return replace(self, n_train=n, draw=draw, epochs_per_round=math.ceil(steps / (n // self.batch_size)))
 
 
 def log_ratio(logits: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -126,19 +130,61 @@ class NegativePool:
         keep = self.round == t
         return self.x[keep], self.k[keep]
 
+    def grid(self, t: int, per_class: int, num_classes: int) -> torch.Tensor:
+        """Round ``t``'s first ``per_class`` images of each class, in rows of one image per class."""
+        x, k = self.of_round(t)
+        order = torch.cat([torch.nonzero(k == c).flatten()[:per_class] for c in range(num_classes)])
+        return x[order].view(num_classes, per_class, *x.shape[1:]).transpose(0, 1).flatten(0, 1)
+
     def __len__(self) -> int:
         return len(self.k)
 
 
 def predict_logits(model, x, mean, std, batch_size: int = 1000) -> torch.Tensor:
-    """The classifier's K + 1 logits for images ``x`` (on their own device), in eval mode."""
-    return extract_features(model, x, mean, std, x.device, batch_size)
+    """The classifier's K + 1 logits for images ``x`` (uint8 or pixels in [0, 1], on their own
+    device), in eval mode."""
+    return predict(model, x, x.device, batch_size, transform=lambda b: normalize(b, mean, std))
 
 
-def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint_prefix=None, progress: bool = True):
-    """Reclassification by synthesis, the paper's loop (its section numbers could not be checked).
-    Returns the model, the per-epoch history, the negative pool and per-round synthesis
-    statistics. ``introspective=False`` trains the same CNN on the same schedule without negatives."""
+class ICNRun(NamedTuple):
+    """What :func:`train_icn` returns: the classifier, its per-epoch history, the pool of
+    pseudo-negatives and the per-round synthesis statistics."""
+
+    model: torch.nn.Module
+    history: list
+    pool: NegativePool
+    stats: list
+
+    @property
+    def test_err(self) -> float:
+        return self.history[-1]["test_err"]
+
+    def round_errors(self) -> list[float]:
+        """The test error at the end of each round (train_icn evaluates once a round)."""
+        return [h["test_err"] for h in self.history if "test_err" in h]
+
+    def judge(self, data: ImageData, t: int = 1) -> dict[str, float]:
+        """How the final classifier sees round ``t``'s pseudo-negatives: the share it puts in the
+        negative class, and their mean score f_k - f_neg."""
+        x, k = self.pool.of_round(t)
+        logits = predict_logits(self.model, x, *data.mean_std)
+        return {"rejected": (logits.argmax(1) == data.num_classes).float().mean().item(),
+                "score": log_ratio(logits, k).mean().item()}
+
+
+def arms(cfg: ICNConfig) -> dict[str, ICNConfig]:
+    """The comparison's two arms: the ICN, and the same CNN on the same schedule without negatives."""
+    return {"ICN": replace(cfg, introspective=True), "baseline": replace(cfg, introspective=False)}
+
+
+def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint=None, progress: bool = True) -> ICNRun:
+    """Reclassification by synthesis, the paper's loop (its section numbers could not be checked),
+    on ``data.for_config(cfg)``. Each round is checkpointed beside ``checkpoint`` (``<stem>_round<t>.pt``).
+    ``introspective=False`` trains the same CNN on the same schedule without negatives."""
+    if data.name != cfg.dataset:
+        raise ValueError(f"cfg.dataset is {cfg.dataset!r} but the data are {data.name!r}: use "
+                         f"ICNConfig.for_profile(profile, {data.name!r}).")
+    data = data.for_config(cfg)
     torch.manual_seed(seed)
     K, shape, (mean, std) = data.num_classes, data.x_train.shape[1:], data.mean_std
     model = cfg.network(shape[0], K).to(device)
@@ -185,7 +231,7 @@ def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint
         new_negatives(0)
     history = []
     for t in range(1, cfg.rounds + 1):  # (a) reclassification ...
-        ck = f"{checkpoint_prefix}_round{t}.pt" if checkpoint_prefix else None
+        ck = Path(checkpoint).with_name(f"{Path(checkpoint).stem}_round{t}.pt") if checkpoint else None
         meta = {**asdict(cfg), "data": data.describe(), "seed": seed, "round": t}
         h = fit(state, step, n=len(y), epochs=cfg.epochs_per_round, batch_size=cfg.batch_size, seed=seed * 31 + t,
                 device=device, checkpoint=ck, on_epoch_end=evaluate, desc=f"round {t}", meta=meta, progress=progress)
@@ -194,4 +240,4 @@ def train_icn(data: ImageData, cfg: ICNConfig, device, seed: int = 0, checkpoint
             k, x0, xt = new_negatives(t)
             before, after = (log_ratio(predict_logits(model, z, mean, std), k) for z in (x0, xt))
             stats.append({"round": t, "score_noise": before.mean().item(), "score_synth": after.mean().item()})
-    return model, history, pool, stats
+    return ICNRun(model, history, pool, stats)

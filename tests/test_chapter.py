@@ -23,3 +23,9 @@ def test_setup_names_unknown_fields_and_missing_defaults():
         setup("X", "ci", configs={"byol": (BYOLConfig.for_profile, {"epoch": 2})}, device="cpu")
     with pytest.raises(ValueError, match=r"no default for the profiles \['full'\]"):
         setup("X", "ci", numbers={"seeds": (None, {"ci": [0], "colab": [0]})}, device="cpu")
+
+
+def test_configs_may_depend_on_the_resolved_numbers():
+    s = setup("X", "ci", numbers={"epochs": (None, {"ci": 4, "colab": 6, "full": 9})},
+              configs=lambda n: {"byol": (BYOLConfig.for_profile, {"epochs": n["epochs"]})}, device="cpu")
+    assert s.byol.epochs == s.epochs == 4

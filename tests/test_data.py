@@ -157,13 +157,6 @@ def test_real_full_size_copies(offline, monkeypatch):
     assert torch.bincount(c.y_train).tolist() == [5000] * 10
 
 
-@pytest.mark.parametrize("name", ["moons", "circles"])
-def test_toy_sets_are_standardised_and_balanced(name):
-    x, y = data.toy_2d(name, n=1000, seed=1)
-    assert x.shape == (1000, 2) and torch.allclose(x.mean(0), torch.zeros(2), atol=1e-5)
-    assert y.float().mean().item() == 0.5
-
-
 def test_subset_draws_other_training_images_and_keeps_the_test_images():
     x = torch.arange(50, dtype=torch.uint8).view(50, 1, 1, 1)
     d = data.ImageData("toy", "test", x, torch.arange(50), x[:20], torch.arange(20), [str(i) for i in range(10)])
@@ -198,3 +191,10 @@ def test_for_config_subsets_once_and_resizes(toy_images):
     assert torch.equal(once.x_train, expected.x_train) and torch.equal(once.y_test, expected.y_test)
     assert torch.equal(once.for_config(cfg).x_train, once.x_train)  # already that size: left as it is
     assert toy_images.for_config(SimpleNamespace(n_train=None, n_test=None, image_size=8)) is toy_images
+
+
+def test_for_config_takes_the_configs_draw(toy_images):
+    drawn = toy_images.for_config(SimpleNamespace(n_train=64, n_test=16, draw=2))
+    expected = toy_images.subset(64, 16, draw=2)
+    assert torch.equal(drawn.x_train, expected.x_train) and torch.equal(drawn.x_test, expected.x_test)
+    assert not torch.equal(drawn.x_train, toy_images.subset(64, 16).x_train)

@@ -3,7 +3,16 @@ import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from rep_utils.evaluate import cluster_scores, energy_auroc, extract_features, fit_linear, knn_accuracy, linear_probe, predict
+from rep_utils.evaluate import (
+    cluster_scores,
+    cluster_use,
+    energy_auroc,
+    extract_features,
+    fit_linear,
+    knn_accuracy,
+    linear_probe,
+    predict,
+)
 from rep_utils.models import SmallCNN
 
 
@@ -90,6 +99,13 @@ def test_cluster_scores_by_hand():
     assert perfect["nmi"] == pytest.approx(1.0) and perfect["acc"] == pytest.approx(1.0)
     one = cluster_scores(torch.zeros(4, dtype=torch.long), torch.tensor([0, 1, 0, 1]), 2)
     assert one["nmi"] == pytest.approx(0.0, abs=1e-9) and one["acc"] == pytest.approx(0.5)
+
+
+def test_cluster_use_by_hand():
+    assigned = torch.tensor([0] * 150 + [1] * 49 + [3])  # cluster 3 holds 0.5% of the points, cluster 2 none
+    assert cluster_use(assigned, 4) == {"largest_cluster": 0.75, "clusters_used": 2}
+    assert cluster_use(assigned, 4, min_share=0.0)["clusters_used"] == 4  # every cluster, even an empty one
+    assert cluster_use(torch.zeros(8, dtype=torch.long), 5) == {"largest_cluster": 1.0, "clusters_used": 1}
 
 
 def test_energy_auroc_by_hand():

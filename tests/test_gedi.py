@@ -5,7 +5,6 @@ import pytest
 import torch
 from torch.distributions import Normal
 
-from rep_utils.data import toy_2d
 from rep_utils.evaluate import predict
 from rep_utils.gedi import (
     GEDI,
@@ -22,6 +21,7 @@ from rep_utils.gedi import (
     train_gedi,
     uniformity_loss,
 )
+from rep_utils.gedi_scores import toy_2d
 
 TINY = replace(GEDIConfig(), hidden=16, n_train=200, iterations=4, batch_size=50, sgld_steps=3,
                buffer_size=100)
@@ -151,6 +151,13 @@ def test_training_runs_and_is_reproducible():
     assert all(math.isfinite(v) for h in h1 for v in h.values())
     assert torch.equal(b1.samples, b2.samples)
     assert all(torch.equal(p, q) for p, q in zip(m1.parameters(), m2.parameters()))
+
+
+def test_iterations_are_rounded_up_to_whole_epochs():
+    """200 points in batches of 50: 4 steps an epoch, so 5 iterations train 2 epochs (8 steps)."""
+    x, _ = toy_2d("moons", TINY.n_train)
+    _, _, h = train_gedi(x, replace(TINY, iterations=5, sgld_steps=1), torch.device("cpu"), progress=False)
+    assert len(h) == 2
 
 
 def test_scale_pixels_maps_the_pixel_range_to_minus_one_one():

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from rep_utils import byol, gedi, icn, ivae, moco, simclr, simsiam, supervised
+from rep_utils import byol, gedi, icn, ivae, ivae_digits, ivae_spectra, moco, simclr, simsiam, supervised
 from rep_utils.data import ImageData
 from rep_utils.profiles import PROFILES
 from rep_utils.train import Amp
@@ -98,13 +98,13 @@ def test_gedi_images(dataset, profile):
 def test_inverted_vae_digits(profile):
     cfg = replace(ivae.IVAEConfig.for_profile(profile), n_labelled=None, n_unlabelled=None, epochs=1,
                   batch_size=4)
-    _, h = ivae.train_ivae(ivae.untapped_mnist(tiny("mnist"), cfg), cfg, CPU)
+    _, h = ivae.train_ivae(ivae_digits.untapped_mnist(tiny("mnist"), cfg), cfg, CPU)
     assert finite(h)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_inverted_vae_spectra(profile):
-    cfg = replace(ivae.SpectraConfig.for_profile(profile), n_labelled=8, n_unlabelled=8, n_unfeatured=8,
+    cfg = replace(ivae_spectra.SpectraConfig.for_profile(profile), n_labelled=8, n_unlabelled=8, n_unfeatured=8,
                   n_test=8, epochs=1, batch_size=4)
-    _, h = ivae.train_ivae(ivae.untapped_spectra(cfg), cfg, CPU)
+    _, h = ivae.train_ivae(ivae_spectra.untapped_spectra(cfg), cfg, CPU)
     assert finite(h)

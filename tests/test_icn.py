@@ -6,7 +6,7 @@ import torch
 from torch.distributions import Categorical
 
 from rep_utils.data import ImageData, normalize
-from rep_utils.icn import ICNConfig, NegativePool, icn_loss, log_ratio, noise_reference, synthesize, train_icn
+from rep_utils.icn import ICNConfig, NegativePool, arms, icn_loss, log_ratio, noise_reference, synthesize, train_icn
 from rep_utils.models import ResNet18Cifar
 
 CPU = torch.device("cpu")
@@ -71,6 +71,14 @@ def test_negative_pool_keeps_every_round():
     assert torch.equal(x1, torch.ones(4, 1, 2, 2)) and torch.equal(k1, torch.tensor([0, 1, 0, 1]))
 
 
+def test_pool_grid_puts_one_image_per_class_in_each_row():
+    pool = NegativePool()
+    k = torch.tensor([1, 0, 1, 0, 1])
+    pool.add(torch.arange(5.0).view(5, 1, 1, 1), k, 0)
+    grid = pool.grid(0, per_class=2, num_classes=2).flatten()
+    assert grid.tolist() == [1.0, 0.0, 3.0, 2.0]  # row 1: first of class 0, first of class 1; row 2: seconds
+
+
 def _toy_digits(n=128):
     """Two 'classes' of 12x12 images: dark and bright."""
     g = torch.Generator().manual_seed(0)
@@ -90,6 +98,20 @@ def test_train_icn_grows_the_pool_and_raises_the_score_of_its_samples():
     assert all(s["score_synth"] > s["score_noise"] for s in stats)
     assert all(math.isfinite(h["loss"]) for h in history)
     assert model.head.out_features == 3  # K + 1
+    run = train_icn(data, cfg, CPU, seed=0)
+    assert run.round_errors() == [h["test_err"] for h in history if "test_err" in h] and len(run.round_errors()) == 3
+    assert run.test_err == history[-1]["test_err"]
+    x1, k1 = pool.of_round(1)
+    logits = model.eval()(normalize(x1, *data.mean_std))  # the judge, computed directly
+    judged = run.judge(data)
+    assert judged["rejected"] == pytest.approx((logits.argmax(1) == 2).float().mean().item())
+    assert judged["score"] == pytest.approx((logits.gather(1, k1[:, None]).squeeze(1) - logits[:, 2]).mean().item(), rel=1e-5)
+
+
+def test_arms_differ_only_in_the_negatives():
+    a = arms(ICNConfig(lr=0.1))
+    assert list(a) == ["ICN", "baseline"] and a["ICN"].introspective and not a["baseline"].introspective
+    assert replace(a["baseline"], introspective=True) == a["ICN"] == ICNConfig(lr=0.1)
 
 
 def test_baseline_has_the_same_network_and_schedule_without_negatives():
@@ -105,6 +127,12 @@ def test_with_labels_keeps_the_number_of_optimisation_steps_per_round():
     small = cfg.with_labels(100, 1000)  # 3 steps an epoch
     assert small.n_train == 100 and small.epochs_per_round == 21  # 63 steps: the fewest that reach 62
     assert cfg.with_labels(1000, 1000) == replace(cfg, n_train=1000)
+    assert cfg.with_labels(100, 1000, draw=2).draw == 2
+
+
+def test_train_icn_refuses_a_config_for_other_data():
+    with pytest.raises(ValueError, match="for_profile"):
+        train_icn(_toy_digits(), ICNConfig(dataset="cifar10"), CPU)
 
 
 def test_profiles_per_dataset():
@@ -166,9 +194,9 @@ def test_a_resumed_run_keeps_its_learning_rate_schedule(tmp_path):
     data = _toy_digits()
     cfg = ICNConfig(width=8, rounds=2, epochs_per_round=2, batch_size=32, neg_batch=8, neg_per_class=5,
                     sgld_steps=3, lr=1e-2)
-    whole = train_icn(data, cfg, CPU, seed=0, checkpoint_prefix=tmp_path / "run", progress=False)[0]
+    whole = train_icn(data, cfg, CPU, seed=0, checkpoint=tmp_path / "run.pt", progress=False)[0]
     (tmp_path / "run_round2.pt").unlink()
-    resumed = train_icn(data, cfg, CPU, seed=0, checkpoint_prefix=tmp_path / "run", progress=False)[0]
+    resumed = train_icn(data, cfg, CPU, seed=0, checkpoint=tmp_path / "run.pt", progress=False)[0]
     assert all(torch.equal(a, b) for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()))
     constant = train_icn(data, replace(cfg, lr_decay=False), CPU, seed=0, progress=False)[0]
     assert not all(torch.equal(a, b) for a, b in zip(whole.state_dict().values(), constant.state_dict().values()))

@@ -7,11 +7,13 @@ import rep_utils
 
 PACKAGE = Path(rep_utils.__file__).parent
 LAYERS = [
-    {"profiles", "checks", "optim", "augment", "models", "sgld", "spectra", "display", "plots", "report"},
+    {"profiles", "checks", "optim", "augment", "models", "sgld", "spectra", "densities", "display", "plots", "report",
+     "checkpoints"},
     {"data"},
     {"train", "evaluate"},
     {"monitor", "two_view", "sweep", "chapter"},
     {"byol", "simclr", "moco", "simsiam", "supervised", "icn", "gedi", "ivae"},
+    {"gedi_scores", "ivae_digits", "ivae_spectra"},
 ]
 
 
@@ -35,3 +37,11 @@ def test_the_docstring_states_the_same_layers():
     doc = " ".join(rep_utils.__doc__.split())
     for names in LAYERS:
         assert all(f"``{m}``" in doc for m in names)
+
+
+def test_a_methods_runs_and_tasks_import_only_that_method():
+    methods = LAYERS[4]
+    for m in LAYERS[5]:
+        own = m.split("_")[0]
+        others = {d for d in _imports(PACKAGE / f"{m}.py") if d in methods} - {own}
+        assert own in methods and not others, f"{m} imports the methods {sorted(others)}"

@@ -87,6 +87,8 @@ def test_code_is_shown_and_tables_are_built_by_the_package(path):
     code = "\n".join(source(c) for c in cells(path) if c["cell_type"] == "code")
     assert "inspect.getsource" not in code, "show package code with rep_utils.display.show_source"
     assert "|---" not in code and "Markdown(" not in code, "build tables with rep_utils.report.table"
+    assert ".std(" not in code and "ttest" not in code, "spreads and paired tests: rep_utils.report (one convention)"
+    assert "redirect_std" not in code, "progress bars are switched off by argument, not by redirecting stderr"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

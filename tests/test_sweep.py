@@ -6,6 +6,7 @@ def test_checkpoint_names_come_from_chapter_variant_profile_and_seed(monkeypatch
     monkeypatch.setattr(sweep_module, "CHECKPOINT_DIR", tmp_path)
     assert checkpoint_path("01_byol", "ci", "no target (τ = 0)", 3) == tmp_path / "01_byol_no_target_0_ci_3.pt"
     assert checkpoint_path("02", "colab", "MoCo v2", 0).name == "02_moco_v2_colab_0.pt"
+    assert checkpoint_path("03", "ci", ("ICN", 100, 2), 1).name == "03_icn_100_2_ci_1.pt"
 
 
 def test_sweep_runs_every_variant_at_every_seed_once(monkeypatch, tmp_path, capsys):
@@ -22,5 +23,7 @@ def test_sweep_runs_every_variant_at_every_seed_once(monkeypatch, tmp_path, caps
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines] == ["a, seed 0", "a, seed 5", "b, seed 0", "b, seed 5"]
     assert all(line.endswith(" s") for line in lines)
+    sweep(run, {("a", 3): 1}, [0], "ch", "ci")
+    assert capsys.readouterr().out.startswith("a 3, seed 0: ")
     sweep(run, {"a": 1}, [0], "ch", "ci", verbose=False)
     assert capsys.readouterr().out == ""

@@ -4,10 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rep_utils import train
 from rep_utils.data import ImageData
 from rep_utils.supervised import SupervisedConfig, train_supervised
-from rep_utils.train import Amp, RunRecord, fit, save_checkpoint
+from rep_utils.train import Amp, RunRecord, fit
 
 CPU = torch.device("cpu")
 
@@ -95,21 +94,6 @@ def test_unwritable_checkpoint_folder_fails_before_training(tmp_path):
         _run(tmp_path / "a_file" / "ck.pt", interrupt_at=1)  # interrupt_at: no step may run
 
 
-def test_colab_warns_when_checkpoints_are_not_on_drive(tmp_path, monkeypatch):
-    monkeypatch.setenv("COLAB_RELEASE_TAG", "test")
-    with pytest.warns(UserWarning, match="not on a mounted Google Drive"):
-        train.check_writable(tmp_path)
-
-
-def test_concurrent_saves_to_one_path_never_collide(tmp_path):
-    from concurrent.futures import ThreadPoolExecutor
-
-    path = tmp_path / "ck.pt"
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda i: save_checkpoint(path, {"i": i, "x": torch.zeros(10_000)}), range(40)))
-    assert torch.load(path)["i"] in range(40) and not list(tmp_path.glob("*.tmp"))
-
-
 @pytest.mark.parametrize("epochs", [0, -1, 2.0])
 def test_epochs_must_be_a_positive_integer(epochs):
     with pytest.raises(ValueError, match="epochs"):
@@ -131,21 +115,6 @@ def test_non_finite_weights_stop_training():
 
     with pytest.raises(FloatingPointError, match="weights of model"):
         fit({"model": model}, step, n=8, epochs=1, batch_size=4, seed=0, device=CPU, meta={"lr": 0.1})
-
-
-def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
-    path = tmp_path / "ck.pt"
-    save_checkpoint(path, {"a": 1})
-
-    def broken_save(obj, f):
-        f.write(b"partial")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(torch, "save", broken_save)
-    with pytest.raises(OSError):
-        save_checkpoint(path, {"a": 2})
-    monkeypatch.undo()
-    assert torch.load(path) == {"a": 1}  # the old checkpoint survives a failed write
 
 
 def test_same_seed_same_numbers_and_supervised_learns():
