@@ -200,7 +200,7 @@ def ivae_loss(model: M2, x_l, y_l, x_u, y_u, z_u, g=None) -> tuple[torch.Tensor,
     return loss, metrics
 
 
-def train_ivae(split: dict, cfg: IVAEConfig, device, seed: int = 0, checkpoint=None):
+def train_ivae(split: dict, cfg: IVAEConfig, device, seed: int = 0, checkpoint=None, progress: bool = True):
     """Adam on minus eq. 8 (App. D: eps 1e-4, gradients clipped to [-1, 1]) for the config's model. One
     epoch is a pass over the unlabelled inputs; each step also draws a batch of pairs and of unfeatured (y, z)."""
     torch.manual_seed(seed)
@@ -222,5 +222,5 @@ def train_ivae(split: dict, cfg: IVAEConfig, device, seed: int = 0, checkpoint=N
 
     history = fit({"model": model, "opt": opt}, step, n=len(s["x_u"]), epochs=cfg.epochs, batch_size=b, seed=seed,
                   device=device, checkpoint=checkpoint, desc="M2" if cfg.alpha_r == 0 else "inverted",
-                  meta={**asdict(cfg), "seed": seed, "n": [len(v) for v in s.values()]})
+                  meta={**asdict(cfg), "seed": seed, "n": [len(v) for v in s.values()]}, progress=progress)
     return model, history
