@@ -1,12 +1,11 @@
 """Datasets as in-memory uint8 tensors (defined in the Setup chapter).
 
-Where there is internet (Colab, a laptop) the full datasets come from torchvision and are cached
-in ``REP_DOWNLOAD_DIR``. Offline, or when a download fails, they are read from the folder in
-``REP_DATA_DIR`` (default: ``../shared/data`` beside the repository, when it exists): the ``ci``
-profile reads the exact reduced subsets ``mnist_subset.npz`` / ``cifar10_subset.npz``, the
-``colab`` and ``full`` profiles the full-size copies ``mnist_full.npz`` (lossless) and
-``cifar10_jpeg.npz`` (a JPEG re-encoded copy, which every run names as such). Each file is checked
-against the sha256 of the data README. Every load prints which data it uses and how many images.
+Where there is internet (Colab, a laptop) the full datasets come from torchvision, cached in
+``REP_DOWNLOAD_DIR``. Offline, or when a download fails, from ``REP_DATA_DIR`` (default:
+``../shared/data`` beside the repository): ``ci`` reads the exact subsets ``*_subset.npz``, ``colab``
+and ``full`` the full-size copies ``mnist_full.npz`` (lossless) and ``cifar10_jpeg.npz`` (a JPEG
+re-encoded copy, which every run names as such), each checked against the data README's sha256.
+Every load prints which data it uses and how many images.
 
 Images stay uint8 ``[N, C, H, W]`` until a batch is on the device: a whole CIFAR-10 training set
 is 150 MB, so it fits on any GPU and batches need no DataLoader workers.
@@ -58,6 +57,7 @@ def denormalize(x: torch.Tensor, mean, std) -> torch.Tensor:
     m, s = (torch.as_tensor(v, device=x.device, dtype=x.dtype)[None, :, None, None] for v in (mean, std))
     return x * s + m
 
+
 @dataclass
 class ImageData:
     """A labelled image dataset held as tensors: ``x_*`` uint8 [N, C, H, W], ``y_*`` int64 [N]."""
@@ -79,9 +79,8 @@ class ImageData:
         return STATS[self.name]
 
     def subset(self, n_train: int | None = None, n_test: int | None = None, draw: int = 0) -> "ImageData":
-        """The first ``n_train`` / ``n_test`` images of a fixed shuffle (the same for every seed).
-        ``draw`` > 0 takes the training images from another shuffle (another draw of a labelled
-        subset); the test images stay the same."""
+        """The first ``n_train`` / ``n_test`` images of a fixed shuffle (the same for every seed);
+        ``draw`` > 0 takes the training images from another shuffle, the test images stay."""
         g = torch.Generator().manual_seed(0)
         tr = torch.randperm(len(self.y_train), generator=g)[:n_train]
         te = torch.randperm(len(self.y_test), generator=g)[:n_test]
@@ -104,9 +103,8 @@ class ImageData:
                          resize(self.x_test), self.y_test, self.classes)
 
     def for_config(self, cfg) -> "ImageData":
-        """The images a run of ``cfg`` uses: ``subset(cfg.n_train, cfg.n_test, cfg.draw)`` unless
-        the sizes already match (so a caller may pass data it has subset already), at
-        ``cfg.image_size`` where the config has one (``draw`` too is optional)."""
+        """The images a run of ``cfg`` uses: ``subset(cfg.n_train, cfg.n_test, cfg.draw)`` unless the
+        sizes already match (data subset already), at ``cfg.image_size`` (both fields optional)."""
         sizes, draw = (len(self.y_train), len(self.y_test)), getattr(cfg, "draw", 0)
         data = self
         if draw or (cfg.n_train or sizes[0], cfg.n_test or sizes[1]) != sizes:
@@ -122,9 +120,8 @@ class ImageData:
 
 def offline_candidates() -> list[Path]:
     """Folders searched for the offline files when ``REP_DATA_DIR`` is unset."""
-    repo = Path(__file__).resolve().parents[1]
-    return [repo.parent / "shared" / "data", Path.cwd().parent / "shared" / "data",
-            Path.cwd().parent.parent / "shared" / "data"]
+    bases = (Path(__file__).resolve().parents[2], Path.cwd().parent, Path.cwd().parent.parent)
+    return [b / "shared" / "data" for b in bases]
 
 
 def has_internet(host: str, timeout: float = 3.0) -> bool:
@@ -142,11 +139,7 @@ def verify(path: Path, where: str) -> None:
     if key in _verified:
         return
     want, size = SHA256[path.name]
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    if h.hexdigest() != want:
+    if hashlib.sha256(path.read_bytes()).hexdigest() != want:  # the files are at most ~20 MB
         state = (f"truncated: {st.st_size:,} of {size:,} bytes" if st.st_size < size
                  else "corrupted or another version: its sha256 differs from the data README's")
         raise OSError(f"{path.name} in {where} is {state}. Copy it again from the offline data "
@@ -189,12 +182,10 @@ def _from_torchvision(name: str, download: bool) -> ImageData:
     cls = {"mnist": torchvision.datasets.MNIST, "cifar10": torchvision.datasets.CIFAR10}[name]
     train, test = (cls(DOWNLOAD_DIR, train=t, download=download) for t in (True, False))
 
-    def tensors(ds):
-        return _chw(np.asarray(ds.data)), torch.as_tensor(np.asarray(ds.targets), dtype=torch.int64)
-
+    x_y = [t for ds in (train, test)
+           for t in (_chw(np.asarray(ds.data)), torch.as_tensor(np.asarray(ds.targets), dtype=torch.int64))]
     classes = [c.split(" - ")[-1] for c in train.classes]
-    return ImageData(name, f"full torchvision {name}, cached in REP_DOWNLOAD_DIR",
-                     *tensors(train), *tensors(test), classes)
+    return ImageData(name, f"full torchvision {name}, cached in REP_DOWNLOAD_DIR", *x_y, classes)
 
 
 def _offline(name: str, full_size: bool) -> ImageData | None:

@@ -20,6 +20,39 @@ def show_images(x: torch.Tensor, nrow: int = 16, title: str | None = None, ax=No
     return ax
 
 
+def show_rows(rows: dict[str, torch.Tensor], nrow: int, height: float = 1.5):
+    """Image grids stacked in one figure of the book's width, a titled grid of ``nrow`` images
+    per row for each ``{title: images}``."""
+    fig, axes = plt.subplots(len(rows), 1, figsize=(6, height * len(rows)), squeeze=False)
+    for ax, (title, x) in zip(axes[:, 0], rows.items()):
+        show_images(x, nrow=nrow, ax=ax, title=title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_runs(runs: dict[str, list[list[dict]]], panels: dict[str, str], x: str = "epoch", per_row: int = 3,
+              colours: dict[str, str] | None = None):
+    """Histories of several methods, one panel per metric (``panels``: key -> title), every run of a
+    method in its colour and its first run in the legend; rows without the key (epoch 0 has no loss)
+    are skipped. At most ``per_row`` panels a row, so that the figure fits the book's column."""
+    rows, colours = -(-len(panels) // per_row), colours or {m: f"C{i}" for i, m in enumerate(runs)}
+    fig, axes = plt.subplots(rows, min(per_row, len(panels)), figsize=(7.5, 2.4 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_axis_off()
+    for ax, (key, title) in zip(axes.flat, panels.items()):
+        for m, histories in runs.items():
+            for i, h in enumerate(histories):
+                pts = [r for r in h if key in r]
+                ax.plot([r[x] for r in pts], [r[key] for r in pts], "o-", ms=2, lw=1, alpha=0.8, color=colours[m],
+                        label=m if i == 0 else None)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel(x)
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def plot_history(history: list[dict], keys: list[str], title: str | None = None, per_row: int = 3):
     """One panel per metric against the epoch, at most ``per_row`` panels a row, so that the figure
     fits the book's column (7 inches) with legible text."""

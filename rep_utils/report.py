@@ -5,6 +5,8 @@
 - ``paired``: a per-seed paired comparison (difference, its standard error, paired t, two-sided p,
   wins), as when two methods share seeds; ``accuracy_gap_se``: the binomial standard error of the
   gap between two accuracies on one test set (a single seed's noise floor).
+- ``compare``: two arms over shared seeds in one dict (each arm's mean and std, the paired
+  statistics of new - base), ready for ``glue(..., prefix=...)`` and the paper-vs-ours tables.
 - ``table``: rows of dicts rendered as a real table on the page (MyST markdown, math included).
 - ``glue``: values stored for the prose (``{glue:text}`name:.3f```) without being shown.
 - ``wrap``: a config or any value as text wrapped to the page's column (no sideways scrolling).
@@ -54,6 +56,19 @@ def paired(a: Sequence[float], b: Sequence[float]) -> dict:
     return {"diff": float(d.mean()), "se": se, "t": t, "p": p, "wins": int((d > 0).sum()), "n": n}
 
 
+def compare(base: Sequence[float], new: Sequence[float], scale: float = 1.0,
+            lower_is_better: bool = False) -> dict:
+    """``new`` against ``base`` over shared seeds (or draw-seed pairs), both times ``scale``: each
+    arm's mean and sample std (``base``, ``base_sd``, ``new``, ``new_sd``), the paired difference
+    new - base with its ``se``, ``t`` and ``p``, and ``wins``: the pairs in which new is better
+    (higher, or lower with ``lower_is_better``, as for errors), of ``n``."""
+    b, a = (scale * np.asarray(v, dtype=float) for v in (base, new))
+    st = paired(a, b)
+    st["wins"] = int((a < b).sum()) if lower_is_better else st["wins"]
+    (st["base"], st["base_sd"]), (st["new"], st["new_sd"]) = mean_std(b), mean_std(a)
+    return st
+
+
 def accuracy_gap_se(a: float, b: float, n: int) -> float:
     """Standard error of the difference of two accuracies ``a`` and ``b``, each measured on the same
     ``n`` test images, treated as independent binomials: sqrt((a(1-a) + b(1-b)) / n). Conservative:
@@ -84,10 +99,11 @@ def table(rows: Sequence[Mapping], columns: Sequence[str] | Mapping[str, str] | 
     return Markdown("\n".join(lines))
 
 
-def glue(values: Mapping | str | None = None, value=None, /, **named) -> None:
+def glue(values: Mapping | str | None = None, value=None, /, prefix: str = "", **named) -> None:
     """Store values for the page's prose without displaying them: ``glue(acc=0.91)``,
-    ``glue("acc", 0.91)`` or, for many computed names, ``glue({f"acc_{k}": v for ...})``. Outside
-    the book build (no myst-nb, e.g. on Colab) there is nothing to store into, so it does nothing."""
+    ``glue("acc", 0.91)``, or many computed names at once, ``glue({f"acc_{k}": v for ...})``;
+    ``prefix`` names them ``<prefix>_<name>`` (``glue(compare(...), prefix="main")``). Outside the
+    book build (no myst-nb, e.g. on Colab) there is nothing to store into, so it does nothing."""
     if isinstance(values, str):
         values = {values: value}
     try:
@@ -95,7 +111,7 @@ def glue(values: Mapping | str | None = None, value=None, /, **named) -> None:
     except ImportError:
         return
     for name, v in {**(values or {}), **named}.items():
-        _glue(name, _plain(v), display=False)
+        _glue(f"{prefix}_{name}" if prefix else name, _plain(v), display=False)
 
 
 def wrap(obj, width: int = 88) -> str:

@@ -175,6 +175,17 @@ def _versions() -> dict:
 LINE_WIDTH = 88  # of the printed run record
 
 
+def _rounded(v, digits: int = 4):
+    """A result as plain, readable JSON: arrays, tensors and NumPy scalars as Python values, floats
+    rounded to ``digits`` decimals, inside dicts and lists too."""
+    v = v.tolist() if hasattr(v, "tolist") else v
+    if isinstance(v, dict):
+        return {k: _rounded(x, digits) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_rounded(x, digits) for x in v]
+    return round(v, digits) if isinstance(v, float) else v
+
+
 @dataclass
 class RunRecord:
     """How a run happened: printed under every result and saved as JSON beside the notebook."""
@@ -208,10 +219,11 @@ class RunRecord:
         return self
 
     def finish(self, **results) -> "RunRecord":
+        """Stop the clock and keep ``results`` (rounded to 4 decimals: see ``_rounded``)."""
         self.wall_time_s = round(time.perf_counter() - self._t0, 1)
         if torch.cuda.is_available():
             self.peak_gpu_mem_gb = round(torch.cuda.max_memory_allocated() / 2**30, 2)
-        self.results.update(results)
+        self.results.update(_rounded(results))
         return self
 
     def to_dict(self) -> dict:

@@ -32,6 +32,17 @@ def test_paired_matches_scipy():
         report.paired([1.0], [0.0])
 
 
+def test_compare_is_the_paired_test_of_new_minus_base_with_both_arms():
+    base, new = np.array([0.08, 0.07, 0.09, 0.06]), np.array([0.05, 0.08, 0.06, 0.04])
+    got = report.compare(base, new, scale=100, lower_is_better=True)
+    ref = stats.ttest_rel(100 * new, 100 * base)
+    assert got["diff"] == pytest.approx(100 * (new - base).mean()) and got["t"] == pytest.approx(ref.statistic)
+    assert got["p"] == pytest.approx(ref.pvalue) and got["se"] == pytest.approx(stats.sem(100 * (new - base)))
+    assert got["base"] == pytest.approx(100 * base.mean()) and got["new_sd"] == pytest.approx(100 * new.std(ddof=1))
+    assert (got["wins"], got["n"]) == (3, 4)  # new is lower in three pairs
+    assert report.compare(base, new)["wins"] == 1  # higher is better by default
+
+
 def test_accuracy_gap_se_matches_simulated_binomials():
     """Two independent classifiers with accuracies 0.45 and 0.40 on 1,000 images: the spread of
     their simulated gap is the formula's."""
@@ -56,8 +67,9 @@ def test_glue_stores_plain_numbers_without_displaying(monkeypatch):
     monkeypatch.setattr("myst_nb.glue", lambda name, value, display=True: stored.append((name, value, display)))
     report.glue({"a": np.float64(1.5)}, b=torch.tensor(2))
     report.glue("c", np.int64(3))
-    assert stored == [("a", 1.5, False), ("b", 2, False), ("c", 3, False)]
-    assert [type(v) for _, v, _ in stored] == [float, int, int]
+    report.glue({"t": 2.0}, prefix="main")
+    assert stored == [("a", 1.5, False), ("b", 2, False), ("c", 3, False), ("main_t", 2.0, False)]
+    assert [type(v) for _, v, _ in stored] == [float, int, int, float]
 
 
 @dataclass

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -140,6 +141,9 @@ def test_run_record_prints_and_saves(tmp_path, capsys):
     assert saved["device"].startswith("cpu") and saved["results"] == {"test_acc": 0.5}
     assert {"torch", "torchvision", "rep_utils"} <= set(saved["versions"])
     assert saved["wall_time_s"] >= 0 and "_t0" not in saved
+    rec.finish(err=np.array([0.123456, 1.0]), mean=np.float64(1 / 3), per_n={100: (torch.tensor(0.5), 2)})
+    assert {k: rec.results[k] for k in ("err", "mean", "per_n")} == {"err": [0.1235, 1.0], "mean": 0.3333,
+                                                                      "per_n": {100: [0.5, 2]}}
     out = capsys.readouterr().out
     assert "test_acc" in out and all(len(line) <= 88 for line in out.splitlines())
     assert "\n  profile " in out and "\n  device " in out  # the lines book/_ext/course.py parses
