@@ -31,7 +31,7 @@ def show_rows(rows: dict[str, torch.Tensor], nrow: int, height: float = 1.5):
 
 
 def plot_runs(runs: dict[str, list[list[dict]]], panels: dict[str, str], x: str = "epoch", per_row: int = 3,
-              colours: dict[str, str] | None = None):
+              colours: dict[str, str] | None = None, title: str | None = None):
     """Histories of several methods, one panel per metric (``panels``: key -> title), every run of a
     method in its colour and its first run in the legend; rows without the key (epoch 0 has no loss)
     are skipped. At most ``per_row`` panels a row, so that the figure fits the book's column."""
@@ -39,35 +39,18 @@ def plot_runs(runs: dict[str, list[list[dict]]], panels: dict[str, str], x: str 
     fig, axes = plt.subplots(rows, min(per_row, len(panels)), figsize=(7.5, 2.4 * rows), squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.set_axis_off()
-    for ax, (key, title) in zip(axes.flat, panels.items()):
+    for ax, (key, head) in zip(axes.flat, panels.items()):
         for m, histories in runs.items():
             for i, h in enumerate(histories):
                 pts = [r for r in h if key in r]
                 ax.plot([r[x] for r in pts], [r[key] for r in pts], "o-", ms=2, lw=1, alpha=0.8, color=colours[m],
                         label=m if i == 0 else None)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(head, fontsize=9)
         ax.set_xlabel(x)
         ax.grid(alpha=0.3)
     axes.flat[0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def plot_history(history: list[dict], keys: list[str], title: str | None = None, per_row: int = 3):
-    """One panel per metric against the epoch, at most ``per_row`` panels a row, so that the figure
-    fits the book's column (7 inches) with legible text."""
-    rows = -(-len(keys) // per_row)
-    cols = min(per_row, len(keys))
-    fig, axes = plt.subplots(rows, cols, figsize=(7, 2.4 * rows), squeeze=False)
-    for ax in axes.flat[len(keys):]:
-        ax.set_axis_off()
-    epochs = [h["epoch"] for h in history]
-    for ax, k in zip(axes.flat, keys):
-        ax.plot(epochs, [h[k] for h in history], marker="o", ms=3)
-        ax.set_xlabel("epoch")
-        ax.set_title(k)
-        ax.grid(alpha=0.3)
     if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()  # after the title, which it makes room for
     return fig
+

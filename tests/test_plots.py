@@ -10,12 +10,14 @@ from rep_utils.plots import plot_runs, show_rows  # noqa: E402
 
 def test_plot_runs_draws_every_run_and_skips_rows_without_the_key():
     h = [{"epoch": 0, "acc": 0.1}, {"epoch": 1, "acc": 0.5, "loss": 2.0}, {"epoch": 2, "acc": 0.7, "loss": 1.0}]
-    fig = plot_runs({"A": [h, h], "B": [h]}, {"acc": "accuracy", "loss": "loss"}, colours={"A": "C3", "B": "C0"})
+    fig = plot_runs({"A": [h, h], "B": [h]}, {"acc": "accuracy", "loss": "loss"}, colours={"A": "C3", "B": "C0"},
+                    title="two methods")
     acc, loss = fig.axes[:2]
     assert [len(line.get_xdata()) for line in acc.lines] == [3, 3, 3]
     assert [list(line.get_xdata()) for line in loss.lines] == [[1, 2]] * 3  # epoch 0 has no loss
     assert [t.get_text() for t in acc.get_legend().get_texts()] == ["A", "B"]
-    assert acc.lines[2].get_color() == "C0" and acc.get_title() == "accuracy"
+    assert acc.lines[2].get_color() == "C0" and acc.get_title() == "accuracy" and loss.get_title() == "loss"
+    assert fig._suptitle.get_text() == "two methods"
     plt.close(fig)
 
 
