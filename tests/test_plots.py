@@ -17,7 +17,7 @@ def test_plot_runs_draws_every_run_and_skips_rows_without_the_key():
     assert [list(line.get_xdata()) for line in loss.lines] == [[1, 2]] * 3  # epoch 0 has no loss
     assert [t.get_text() for t in acc.get_legend().get_texts()] == ["A", "B"]
     assert acc.lines[2].get_color() == "C0" and acc.get_title() == "accuracy" and loss.get_title() == "loss"
-    assert fig._suptitle.get_text() == "two methods"
+    assert fig.get_suptitle() == "two methods"
     plt.close(fig)
 
 
