@@ -29,17 +29,22 @@ lint: $(VENV)/.installed
 	ruff check .
 
 # Execute each notebook in the ci profile into _build/ci (the committed notebooks stay as they are);
-# the notebooks' own assertions check the papers' claims at small scale.
+# the notebooks' own assertions check the papers' claims at small scale. Two notebooks at a time, the
+# longest first, on one CPU thread each (their small networks gain little from a second thread), with
+# each notebook's log shown only where it fails.
+CI_ENV := OMP_NUM_THREADS=1 REP_CHECKPOINT_DIR=$(TMP)/checkpoints
 notebooks: $(VENV)/.installed
 	rm -rf $(TMP) && mkdir -p $(TMP)
-	for nb in $(NOTEBOOKS); do \
-	  REP_CHECKPOINT_DIR=$(TMP)/checkpoints papermill --cwd $(TMP) -p profile ci $$nb $(TMP)/$$(basename $$nb) || exit 1; \
-	done
+	ls -r $(NOTEBOOKS) | xargs -P 2 -I{} sh -c 'nb=$$(basename {}); t=$$(date +%s); \
+	  if $(CI_ENV) papermill --cwd $(TMP) -p profile ci {} $(TMP)/$$nb > $(TMP)/$$nb.log 2>&1; \
+	  then echo "$$nb: executed in $$(( $$(date +%s) - t )) s"; else tail -n 60 $(TMP)/$$nb.log; echo "$$nb: FAILED"; exit 1; fi'
 
-# nbval re-runs the executed notebooks: cells tagged nbval-check-output must reproduce (same seed,
-# same numbers); it runs with the unit tests so pytest prints one summary.
+# nbval re-runs the executed notebooks from the checkpoints their first run left (the path a reader
+# takes after an interruption): cells tagged nbval-check-output must reproduce. Same seed, same numbers
+# from scratch is the unit tests' check (tests/test_train.py and each method's). pytest-xdist runs
+# the notebooks, longest first, and the unit tests on two processes of one thread each.
 test: lint notebooks browser
-	REP_CHECKPOINT_DIR=$(TMP)/checkpoints-nbval pytest -q -p no:cacheprovider tests --nbval-lax $(TMP)/*.ipynb
+	$(CI_ENV) pytest -q -p no:cacheprovider -n 2 --dist loadscope --nbval-lax $$(ls -r $(TMP)/*.ipynb) tests
 
 # The real-browser check of the built (committed) pages at 1280 and 400 px: MathJax errors, raw
 # tables or math, bare values, sideways scrolling, figures shown too small, outside requests

@@ -3,8 +3,8 @@
 Layers, each importing only from the layers before it (``tests/test_layers.py`` checks this):
 
 1. building blocks: ``profiles``, ``checks``, ``optim``, ``augment``, ``models``, ``sgld``,
-   ``spectra``, ``densities``, ``display``, ``plots``, ``report``, ``checkpoints``;
-2. ``data``;
+   ``spectra``, ``densities``, ``display``, ``report``, ``checkpoints``;
+2. ``data`` and ``plots`` (the figures, whose ± is ``report``'s);
 3. ``train`` (the epoch loop, checkpoints, run records) and ``evaluate`` (frozen-feature probes);
 4. ``monitor`` (label-free metrics), ``two_view`` (the self-supervised loop and its config),
    ``sweep`` (seeds x variants), ``chapter`` (a chapter's setup);

@@ -4,6 +4,7 @@ test images."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
@@ -64,6 +65,25 @@ def toy_run(name: str, cfg: GEDIConfig, seed: int = 0, progress: bool = False) -
                 seconds=time.perf_counter() - t0)
 
 
+class ToyRuns(dict):
+    """Toy runs of ``cfg`` with some fields overridden, each trained once and kept under
+    (data set, overrides, seed): the triad, the comparison and the checks share them."""
+
+    def __init__(self, cfg: GEDIConfig):
+        super().__init__()
+        self.cfg = cfg
+
+    def __call__(self, name: str, overrides: dict, seed: int) -> dict:
+        key = (name, tuple(sorted(overrides.items())), seed)
+        if key not in self:
+            self[key] = toy_run(name, replace(self.cfg, **overrides), seed=seed)
+        return self[key]
+
+    def summary(self) -> str:
+        """One line for the runs so far, in place of a progress bar per run."""
+        return f"{len(self)} runs so far, {sum(r['seconds'] for r in self.values()) / 60:.1f} min of training"
+
+
 def ood_sets(mnist_test: torch.Tensor, cifar_test: torch.Tensor) -> dict[str, dict[str, torch.Tensor]]:
     """Each image set's out-of-distribution images, scaled to [-1, 1] as it is: CIFAR-10's test images
     in grey at 28x28 for MNIST, the first 2,000 test digits padded to 32x32 RGB for CIFAR-10."""
@@ -85,6 +105,13 @@ def image_scores(model: GEDI, x_test: torch.Tensor, y_test: torch.Tensor, cfg: G
                 clusters_used=cluster_use(a, cfg.n_clusters)["clusters_used"],
                 **triad_diagnostics(model, x_test, cfg, torch.Generator(x_test.device).manual_seed(seed)),
                 **{f"auroc {k}": auroc_vs(model, z, v) for k, v in ood.items()})
+
+
+def cluster_rows(x: torch.Tensor, assigned: torch.Tensor, n_clusters: int, per: int = 8) -> torch.Tensor:
+    """``per`` images of each cluster, a row each (blank, value 1, where a cluster holds fewer), for
+    :func:`~rep_utils.plots.show_images` with ``nrow=per``."""
+    rows = [x[assigned == k][:per] for k in range(n_clusters)]
+    return torch.cat([torch.cat([r, torch.ones(per - len(r), *x.shape[1:])]) for r in rows])
 
 
 def show_run(ax, run: dict, x: torch.Tensor, box: float, title: str, n: int = 121) -> None:

@@ -3,6 +3,8 @@ and the paper's metric, which first matches the unlabelled dimensions of y to di
 classifying the decoder's class images."""
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -44,6 +46,28 @@ def class_images(model: M2, x_l, y_l, z=None):
         z = model.z_point(x_l, y_l).mean(0, keepdim=True)
     y = torch.eye(k, device=z.device).repeat_interleave(len(z), 0)
     return model.x_mean(y, z.repeat(k, 1))
+
+
+@torch.no_grad()
+def class_image_grid(model: M2, split: dict, z: torch.Tensor) -> torch.Tensor:
+    """Paper Fig. 2 as one grid: a row per dimension of y, its class image and then its images at
+    each latent of ``z`` [n, z_dim]; square images for ``show_images(..., nrow=n + 1)``."""
+    dev = next(model.parameters()).device
+    x_l, y_l, k = split["x_l"].to(dev), split["y_l"].to(dev), model.cfg.classes
+    rows = torch.cat([class_images(model, x_l, y_l)[:, None], class_images(model, x_l, y_l, z.to(dev)).view(k, len(z), -1)], 1)
+    side = math.isqrt(rows.shape[-1])
+    return rows.reshape(-1, 1, side, side)
+
+
+@torch.no_grad()
+def digit_dimensions(model: M2, split: dict) -> str:
+    """Where q(y|x) sends the test images of each new digit: the dimension it picks most often for
+    them, and the share of them it gets."""
+    pred = model.q_y_given_x(split["x_test"].to(next(model.parameters()).device)).argmax(1).cpu()
+    t, k = split["t_test"], model.cfg.classes
+    counts = [torch.bincount(pred[t == d], minlength=k) for d in range(model.cfg.labelled_classes, k)]
+    return ", ".join(f"{d}->dim {int(c.argmax())} ({c.max() / c.sum():.0%})"
+                     for d, c in enumerate(counts, model.cfg.labelled_classes))
 
 
 def match_dimensions(probs, fixed: int):

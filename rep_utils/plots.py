@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 import torchvision
+
+from .report import mean_std
 
 
 def show_images(x: torch.Tensor, nrow: int = 16, title: str | None = None, ax=None):
@@ -54,3 +57,26 @@ def plot_runs(runs: dict[str, list[list[dict]]], panels: dict[str, str], x: str 
     fig.tight_layout()  # after the title, which it makes room for
     return fig
 
+
+
+def plot_sweep(values: dict[str, dict[float, list[float]]], xlabel: str, ylabel: str = "", title: str = "",
+               ax=None, xscale: str = "log", **xscale_kw):
+    """A sweep over a size (labels, extra data): for each arm ``{x: values over runs}`` one dot per
+    run and the mean +- sample std (:func:`~rep_utils.report.mean_std`) joined across x. Arms are
+    shifted by 3% in x so that their dots do not hide each other."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 3.4))
+    for i, (arm, by_x) in enumerate(values.items()):
+        xs = sorted(by_x)
+        dx = 1 + 0.03 * (i - (len(values) - 1) / 2)
+        m, sd = np.array([mean_std(by_x[x]) for x in xs]).T
+        ax.errorbar(np.array(xs) * dx, m, sd, marker="o", ms=4, capsize=3, color=f"C{i}", label=f"{arm} (mean ± std)")
+        for x in xs:
+            ax.scatter(np.full(len(by_x[x]), x * dx), by_x[x], s=10, color=f"C{i}", alpha=0.4)
+    ax.set_xscale(xscale, **xscale_kw)
+    ax.set_xticks(xs, [f"{x:,}" for x in xs])
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3)
+    if len(values) > 1:
+        ax.legend(fontsize=8)
+    return ax

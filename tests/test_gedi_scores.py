@@ -7,7 +7,7 @@ from torch import nn
 
 from rep_utils.evaluate import cluster_scores
 from rep_utils.gedi import GEDI, GEDIConfig, GEDIImageConfig, scale_pixels
-from rep_utils.gedi_scores import image_scores, ood_sets, show_run, toy_2d, toy_run, triad_diagnostics
+from rep_utils.gedi_scores import ToyRuns, cluster_rows, image_scores, ood_sets, show_run, toy_2d, toy_run, triad_diagnostics
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -65,6 +65,21 @@ def test_toy_run_is_reproducible_and_scores_its_test_points():
     assert all(0 <= r1[k] <= 1 for k in keys) and len(r1["assigned"]) == 1000
     assert len(r1["history"]) == 1 and all(math.isfinite(v) for v in r1["history"][0].values())
     assert r1["seconds"] > 0
+
+
+def test_toy_runs_train_each_setting_once_and_apply_the_overrides():
+    runs = ToyRuns(TINY)
+    a = runs("moons", {"gen": False}, 1)
+    assert runs("moons", {"gen": False}, 1) is a and len(runs) == 1  # kept, not trained again
+    b = runs("moons", {}, 1)
+    assert len(runs) == 2 and "gen" in b["history"][-1] and "gen" not in a["history"][-1]
+    assert runs.summary().startswith("2 runs so far")
+
+
+def test_cluster_rows_keeps_each_clusters_images_in_order_and_pads_with_blanks():
+    x = torch.arange(5.0).view(5, 1, 1, 1)
+    rows = cluster_rows(x, torch.tensor([1, 0, 1, 1, 1]), n_clusters=3, per=3)
+    assert rows.flatten().tolist() == [1, 1, 1, 0, 2, 3, 1, 1, 1]  # cluster 0: x1; 1: x0, x2, x3; 2: none
 
 
 @pytest.mark.parametrize("gen", [True, False])

@@ -6,7 +6,7 @@ import torch
 
 from rep_utils.data import ImageData
 from rep_utils.ivae import M2, IVAEConfig
-from rep_utils.ivae_digits import class_images, judge, match_dimensions, untapped_mnist
+from rep_utils.ivae_digits import class_image_grid, class_images, digit_dimensions, judge, match_dimensions, untapped_mnist
 
 CFG = IVAEConfig(classes=3, labelled_classes=2, z_dim=2, hidden_y=(5,), hidden_z=(4,), hidden_x=(6,))
 
@@ -32,6 +32,17 @@ def test_untapped_split_and_class_images():
     model = M2(4, CFG)
     assert class_images(model, split["x_l"], split["y_l"]).shape == (3, 4)
     assert class_images(model, split["x_l"], split["y_l"], torch.zeros(5, 2)).shape == (15, 4)
+    grid = class_image_grid(model, split, torch.zeros(5, 2)).view(3, 6, 4)  # a row per class: canon, then 5
+    assert torch.equal(grid[:, 0], class_images(model, split["x_l"], split["y_l"]))
+    assert torch.allclose(grid[:, 1:], class_images(model, split["x_l"], split["y_l"], torch.zeros(5, 2)).view(3, 5, 4))
+
+
+def test_digit_dimensions_names_the_most_frequent_dimension_of_each_new_digit():
+    model = M2(4, CFG)  # classes 0, 1 labelled; digit 2 is the new one
+    picks = torch.tensor([0] * 7 + [2] * 3 + [1] * 5)  # digit 2's ten images: 7 to dim 0; digit 0's: dim 1
+    model.q_y_given_x = lambda x: torch.nn.functional.one_hot(picks, 3).float()
+    split = {"x_test": torch.rand(15, 4), "t_test": torch.tensor([2] * 10 + [0] * 5)}
+    assert digit_dimensions(model, split) == "2->dim 0 (70%)"
 
 
 def test_judge_reads_the_first_n_binarised_digits():

@@ -7,9 +7,8 @@ import rep_utils
 
 PACKAGE = Path(rep_utils.__file__).parent
 LAYERS = [
-    {"profiles", "checks", "optim", "augment", "models", "sgld", "spectra", "densities", "display", "plots", "report",
-     "checkpoints"},
-    {"data"},
+    {"profiles", "checks", "optim", "augment", "models", "sgld", "spectra", "densities", "display", "report", "checkpoints"},
+    {"data", "plots"},
     {"train", "evaluate"},
     {"monitor", "two_view", "sweep", "chapter"},
     {"byol", "simclr", "moco", "simsiam", "supervised", "icn", "gedi", "ivae"},

@@ -3,9 +3,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
 
-from rep_utils.plots import plot_runs, show_rows  # noqa: E402
+from rep_utils.plots import plot_runs, plot_sweep, show_rows  # noqa: E402
 
 
 def test_plot_runs_draws_every_run_and_skips_rows_without_the_key():
@@ -24,4 +26,18 @@ def test_plot_runs_draws_every_run_and_skips_rows_without_the_key():
 def test_show_rows_gives_one_titled_grid_per_row():
     fig = show_rows({"first": torch.zeros(4, 1, 8, 8), "second": torch.ones(4, 1, 8, 8)}, nrow=4)
     assert [ax.get_title() for ax in fig.axes] == ["first", "second"] and len(fig.axes[1].images) == 1
+    plt.close(fig)
+
+
+def test_plot_sweep_joins_each_arms_mean_and_sample_std_and_shows_every_run():
+    fig, ax = plt.subplots()
+    plot_sweep({"a": {10: [1.0, 3.0], 100: [2.0, 2.0, 5.0]}, "b": {10: [0.0, 0.0]}}, "size", "error", ax=ax)
+    line = ax.containers[0]  # arm a's errorbar
+    assert np.allclose(line.lines[0].get_ydata(), [2.0, 3.0])
+    assert np.allclose(line.lines[0].get_xdata(), [10 * 0.985, 100 * 0.985])  # shifted left of arm b
+    bars = line.lines[2][0].get_segments()  # the std bars: sample std (ddof=1), sqrt(2) and sqrt(3)
+    assert np.allclose([seg[1, 1] - seg[0, 1] for seg in bars], [2 * np.sqrt(2), 2 * np.sqrt(3)])
+    dots = [len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection)]
+    assert dots == [2, 3, 2]  # one dot per run
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a (mean ± std)", "b (mean ± std)"]
     plt.close(fig)
