@@ -209,14 +209,15 @@ class RunRecord:
     def start(cls, name, profile, seed, device, data=None, epochs=0) -> "RunRecord":
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
-        return cls(name, profile, seed, describe_device(device)).uses(data, epochs)
+        record = cls(name, profile, seed, describe_device(device))
+        record.uses(data, epochs)
+        return record
 
-    def uses(self, data=None, epochs: int = 0, dataset: str | None = None) -> "RunRecord":
+    def uses(self, data=None, epochs: int = 0, dataset: str | None = None) -> None:
         """Record the data (an ``ImageData``, or the ``dataset`` name alone) and the epochs."""
         if data is not None:
             self.dataset, self.n_train, self.n_test = data.source, len(data.y_train), len(data.y_test)
         self.dataset, self.epochs = dataset or self.dataset, epochs or self.epochs
-        return self
 
     def finish(self, **results) -> "RunRecord":
         """Stop the clock and keep ``results`` (rounded to 4 decimals: see ``_rounded``)."""

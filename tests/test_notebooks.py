@@ -50,6 +50,10 @@ def test_committed_outputs_are_a_clean_run(path):
     errors = [o for c in code for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert not errors, [o["ename"] for o in errors]
     assert any("Run record" in "".join(o.get("text", "")) for c in code for o in c.get("outputs", []))
+    # a value displayed only as its repr (e.g. a call's return value left as a cell's last line) is a stray output
+    bare = [source(c)[-80:] for c in code for o in c.get("outputs", [])
+            if o["output_type"] in ("execute_result", "display_data") and set(o["data"]) == {"text/plain"}]
+    assert not bare, bare
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
