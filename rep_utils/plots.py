@@ -74,7 +74,8 @@ def plot_sweep(values: dict[str, dict[float, list[float]]], xlabel: str, ylabel:
         for x in xs:
             ax.scatter(np.full(len(by_x[x]), x * dx), by_x[x], s=10, color=f"C{i}", alpha=0.4)
     ax.set_xscale(xscale, **xscale_kw)
-    ax.set_xticks(xs, [f"{x:,}" for x in xs])
+    ticks = sorted({x for by_x in values.values() for x in by_x})  # every arm's sizes, not the last arm's
+    ax.set_xticks(ticks, [f"{x:,}" for x in ticks])
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     if len(values) > 1:

@@ -40,4 +40,5 @@ def test_plot_sweep_joins_each_arms_mean_and_sample_std_and_shows_every_run():
     dots = [len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection)]
     assert dots == [2, 3, 2]  # one dot per run
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a (mean ± std)", "b (mean ± std)"]
+    assert list(ax.get_xticks()) == [10, 100]  # the sizes of every arm (b has only 10)
     plt.close(fig)
