@@ -34,29 +34,41 @@ def show_rows(rows: dict[str, torch.Tensor], nrow: int, height: float = 1.5):
 
 
 def plot_runs(runs: dict[str, list[list[dict]]], panels: dict[str, str], x: str = "epoch", per_row: int = 3,
-              colours: dict[str, str] | None = None, title: str | None = None):
+              colours: dict[str, str] | None = None, title: str | None = None, against: tuple[str, str] | None = None):
     """Histories of several methods, one panel per metric (``panels``: key -> title), every run of a
     method in its colour and its first run in the legend; rows without the key (epoch 0 has no loss)
-    are skipped. At most ``per_row`` panels a row, so that the figure fits the book's column."""
-    rows, colours = -(-len(panels) // per_row), colours or {m: f"C{i}" for i, m in enumerate(runs)}
-    fig, axes = plt.subplots(rows, min(per_row, len(panels)), figsize=(7.5, 2.4 * rows), squeeze=False)
+    are skipped. At most ``per_row`` panels a row, so that the figure fits the book's column (a single
+    panel is narrower, so that a phone does not shrink its text).
+    ``against=(key, label)`` draws each run's path through (metric, ``key``) instead of the metric
+    over ``x``: how well the metric tracks ``key`` during training; the path's first point is open."""
+    rows, cols = -(-len(panels) // per_row), min(per_row, len(panels))
+    colours = colours or {m: f"C{i}" for i, m in enumerate(runs)}
+    fig, axes = plt.subplots(rows, cols, figsize=(7.5 if cols > 1 else 5.0, 2.4 * rows), squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.set_axis_off()
     for ax, (key, head) in zip(axes.flat, panels.items()):
         for m, histories in runs.items():
             for i, h in enumerate(histories):
                 pts = [r for r in h if key in r]
-                ax.plot([r[x] for r in pts], [r[key] for r in pts], "o-", ms=2, lw=1, alpha=0.8, color=colours[m],
-                        label=m if i == 0 else None)
-        ax.set_title(head, fontsize=9)
-        ax.set_xlabel(x)
+                xs, ys = ([r[key] for r in pts], [r[against[0]] for r in pts]) if against else \
+                    ([r[x] for r in pts], [r[key] for r in pts])
+                ax.plot(xs, ys, "o-", ms=2, lw=1, alpha=0.8, color=colours[m], label=m if i == 0 else None)
+                if against:
+                    ax.plot(xs[0], ys[0], "o", mfc="white", mec=colours[m], ms=5)
+        if against:
+            ax.set_xlabel(head, fontsize=9)
+        else:
+            ax.set_title(head, fontsize=9)
+            ax.set_xlabel(x)
         ax.grid(alpha=0.3)
+    if against:
+        for ax in axes[:, 0]:
+            ax.set_ylabel(against[1])
     axes.flat[0].legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()  # after the title, which it makes room for
     return fig
-
 
 
 def plot_sweep(values: dict[str, dict[float, list[float]]], xlabel: str, ylabel: str = "", title: str = "",

@@ -40,6 +40,12 @@ def pm(x: Iterable[float], fmt: str = ".2f", scale: float = 1.0) -> str:
     return f"{m:{fmt}} ± {s:{spread}}" if len(values) > 1 else f"{m:{fmt}}"
 
 
+def span(values: Mapping[str, float], fmt: str = ".2f") -> str:
+    """ "lowest (name) to highest (name)" of ``{name: value}``, for the prose."""
+    lo, hi = min(values, key=values.get), max(values, key=values.get)
+    return f"{values[lo]:{fmt}} ({lo}) to {values[hi]:{fmt}} ({hi})"
+
+
 def paired(a: Sequence[float], b: Sequence[float]) -> dict:
     """Paired comparison of ``a`` against ``b`` over shared seeds: mean difference ``a - b``, its
     standard error, the paired t statistic, the two-sided p-value (Student's t, n - 1 degrees of

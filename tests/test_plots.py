@@ -19,7 +19,22 @@ def test_plot_runs_draws_every_run_and_skips_rows_without_the_key():
     assert [list(line.get_xdata()) for line in loss.lines] == [[1, 2]] * 3  # epoch 0 has no loss
     assert [t.get_text() for t in acc.get_legend().get_texts()] == ["A", "B"]
     assert acc.lines[2].get_color() == "C0" and acc.get_title() == "accuracy" and loss.get_title() == "loss"
-    assert fig.get_suptitle() == "two methods"
+    assert fig.get_suptitle() == "two methods" and fig.get_figwidth() == 7.5
+    plt.close(fig)
+    one = plot_runs({"A": [h]}, {"acc": "accuracy"})
+    assert one.get_figwidth() < 7.5  # a single panel at the full width would shrink its text on a phone
+    plt.close(one)
+
+
+def test_plot_runs_against_a_key_draws_each_runs_path_from_an_open_first_point():
+    h = [{"epoch": 0, "rank": 5.0, "probe": 0.2}, {"epoch": 1, "rank": 9.0, "probe": 0.4, "loss": 1.0}]
+    fig = plot_runs({"A": [h], "B": [h, h]}, {"rank": "RankMe", "loss": "loss"}, against=("probe", "probe (acc.)"))
+    rank, loss = fig.axes[:2]
+    path, start = rank.lines[:2]
+    assert list(path.get_xdata()) == [5.0, 9.0] and list(path.get_ydata()) == [0.2, 0.4]
+    assert list(start.get_xdata()) == [5.0] and start.get_markerfacecolor() == "white"
+    assert len(rank.lines) == 6 and list(loss.lines[0].get_xdata()) == [1.0]  # epoch 0 has no loss
+    assert rank.get_xlabel() == "RankMe" and rank.get_ylabel() == "probe (acc.)" and loss.get_ylabel() == ""
     plt.close(fig)
 
 

@@ -19,6 +19,10 @@ def test_mean_std_is_the_sample_std():
     assert report.pm([-0.5, -0.3], "+.1f") == f"-0.4 ± {np.std([-0.5, -0.3], ddof=1):.1f}"
 
 
+def test_span_names_the_lowest_and_the_highest():
+    assert report.span({"a": 0.5, "b": -0.25, "c": 2.0}, "+.2f") == "-0.25 (b) to +2.00 (c)"
+
+
 def test_paired_matches_scipy():
     rng = np.random.default_rng(0)
     a, b = rng.normal(1, 1, 7), rng.normal(0.5, 1, 7)
