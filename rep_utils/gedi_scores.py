@@ -51,6 +51,12 @@ def triad_diagnostics(model: GEDI, x: torch.Tensor, cfg: GEDIConfig, g: torch.Ge
             "view_agreement": (p1 * p2).sum(1).mean().item()}
 
 
+def toy_config(profile: str, iterations: int | None = None) -> GEDIConfig:
+    """The profile's 2-D config; another number of ``iterations`` keeps the warm-up's share of them."""
+    c = GEDIConfig.for_profile(profile)
+    return c if iterations is None else replace(c, iterations=iterations, warmup=round(c.warmup * iterations / c.iterations))
+
+
 def toy_run(name: str, cfg: GEDIConfig, seed: int = 0, progress: bool = False) -> dict:
     """Train on the 2-D set ``name`` (``cfg.n_train`` points, data seed 0; one CPU thread is the
     fastest device for an MLP this small) and score on 1,000 test points (data seed 1): the NMI,

@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from rep_utils import gedi_scores
 from rep_utils.evaluate import cluster_scores
 from rep_utils.gedi import GEDI, GEDIConfig, GEDIImageConfig, scale_pixels
 from rep_utils.gedi_scores import ToyRuns, cluster_rows, image_scores, ood_sets, show_run, toy_2d, toy_run, triad_diagnostics
@@ -133,3 +134,9 @@ def test_ood_sets_match_the_other_set_in_shape_and_range():
     assert grey.shape == (5, 1, 28, 28) and torch.allclose(grey, torch.ones_like(grey), atol=1e-3)
     assert rgb.shape == (2000, 3, 32, 32) and (rgb[:, :, :2] == -1).all()  # a black border, as MNIST's
     assert torch.equal(rgb[:, 0, 2:30, 2:30], scale_pixels(digits[:2000])[:, 0]) and torch.equal(rgb[:, 0], rgb[:, 2])
+
+
+def test_toy_config_is_the_profiles_and_keeps_the_warmup_share_at_another_length():
+    assert gedi_scores.toy_config("ci") == GEDIConfig.for_profile("ci")
+    c = gedi_scores.toy_config("ci", 1400)
+    assert (c.iterations, c.warmup) == (1400, 2 * GEDIConfig.for_profile("ci").warmup)
