@@ -1,6 +1,6 @@
 """Runs and scores of GEDI (:mod:`rep_utils.gedi`), as Chapter 4 reports them: the 2-D toy sets, one
-number per failure mode of the triad, a whole run on a toy set, and the clusters and energies of
-test images."""
+number per failure mode of the triad, a whole run on a toy set or an image set, and the clusters
+and energies of test images."""
 from __future__ import annotations
 
 import time
@@ -111,6 +111,18 @@ def image_scores(model: GEDI, x_test: torch.Tensor, y_test: torch.Tensor, cfg: G
                 clusters_used=cluster_use(a, cfg.n_clusters)["clusters_used"],
                 **triad_diagnostics(model, x_test, cfg, torch.Generator(x_test.device).manual_seed(seed)),
                 **{f"auroc {k}": auroc_vs(model, z, v) for k, v in ood.items()})
+
+
+def image_run(d, ood: dict, device):
+    """A run for :func:`~rep_utils.sweep.sweep` on the image set ``d`` (an ``ImageData``):
+    ``train_gedi`` on its training images (resumed from the checkpoint), then ``image_scores`` of
+    its test images against ``ood``; returns the model, buffer and history with the scores."""
+    x_test = scale_pixels(d.x_test).to(device)
+
+    def run(cfg: GEDIConfig, seed: int, checkpoint) -> dict:
+        model, buffer, history = train_gedi(scale_pixels(d.x_train), cfg, device, seed, checkpoint, progress=False)
+        return dict(model=model, buffer=buffer, history=history, **image_scores(model, x_test, d.y_test, cfg, ood, seed))
+    return run
 
 
 def cluster_rows(x: torch.Tensor, assigned: torch.Tensor, n_clusters: int, per: int = 8) -> torch.Tensor:

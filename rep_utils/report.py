@@ -6,7 +6,8 @@
   wins), as when two methods share seeds; ``accuracy_gap_se``: the binomial standard error of the
   gap between two accuracies on one test set (a single seed's noise floor).
 - ``compare``: two arms over shared seeds in one dict (each arm's mean and std, the paired
-  statistics of new - base), ready for ``glue(..., prefix=...)`` and the paper-vs-ours tables.
+  statistics of new - base), ready for ``glue(..., prefix=...)`` and the paper-vs-ours tables;
+  ``compare_arms`` prints it with each arm's per-seed values.
 - ``table``: rows of dicts rendered as a real table on the page (MyST markdown, math included).
 - ``glue``: values stored for the prose (``{glue:text}`name:.3f```) without being shown.
 - ``wrap``: a config or any value as text wrapped to the page's column (no sideways scrolling).
@@ -73,6 +74,18 @@ def compare(base: Sequence[float], new: Sequence[float], scale: float = 1.0,
     st["wins"] = int((a < b).sum()) if lower_is_better else st["wins"]
     (st["base"], st["base_sd"]), (st["new"], st["new_sd"]) = mean_std(b), mean_std(a)
     return st
+
+
+def compare_arms(values: Mapping[str, Sequence[float]], base: str, new: str, what: str = "",
+                 scale: float = 1.0, lower_is_better: bool = False) -> dict:
+    """Print each arm's ``what`` (mean ± std over seeds, then every seed's value), and the paired
+    difference ``new - base`` (mean ± s.e., t, p); return ``compare(values[base], values[new])``."""
+    for name, v in values.items():
+        print(f"{name}: {what} {pm(v, scale=scale)}  (per seed: {', '.join(f'{scale * x:.2f}' for x in v)})")
+    c = compare(values[base], values[new], scale, lower_is_better)
+    print(f"paired difference {new} - {base}: {c['diff']:+.2f} ± {c['se']:.2f} (mean ± s.e. over {c['n']}), "
+          f"t = {c['t']:.2f}, p = {c['p']:.3f}")
+    return c
 
 
 def accuracy_gap_se(a: float, b: float, n: int) -> float:

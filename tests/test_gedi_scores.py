@@ -8,7 +8,17 @@ from torch import nn
 from rep_utils import gedi_scores
 from rep_utils.evaluate import cluster_scores
 from rep_utils.gedi import GEDI, GEDIConfig, GEDIImageConfig, scale_pixels
-from rep_utils.gedi_scores import ToyRuns, cluster_rows, image_scores, ood_sets, show_run, toy_2d, toy_run, triad_diagnostics
+from rep_utils.gedi_scores import (
+    ToyRuns,
+    cluster_rows,
+    image_run,
+    image_scores,
+    ood_sets,
+    show_run,
+    toy_2d,
+    toy_run,
+    triad_diagnostics,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -115,6 +125,19 @@ def test_image_scores_of_a_constant_model_and_against_the_test_set_itself():
     shuffled = r["assigned"][torch.randperm(40, generator=torch.Generator().manual_seed(3))]
     assert r["chance_nmi"] == cluster_scores(shuffled, y, cfg.n_clusters)["nmi"]
     assert r["clusters_used"] <= cfg.n_clusters and not any(k.startswith("auroc ") for k in r)
+
+
+def test_image_run_trains_scores_and_resumes_from_its_checkpoint(toy_images, tmp_path):
+    cfg = replace(TINY_IMG, n_clusters=4, augment=None)
+    run = image_run(toy_images, {"noise": torch.rand(16, 1, 8, 8) * 2 - 1}, torch.device("cpu"))
+    r = run(cfg, 1, tmp_path / "c.pt")
+    x_test = scale_pixels(toy_images.x_test)
+    assert r["history"] and all(math.isfinite(v) for v in r["history"][-1].values())
+    assert r["buffer"] is not None and len(r["assigned"]) == 32
+    assert r["nmi"] == image_scores(r["model"], x_test, toy_images.y_test, cfg, {}, 1)["nmi"]
+    assert (tmp_path / "c.pt").exists()
+    again = run(cfg, 1, tmp_path / "c.pt")  # from the finished checkpoint: the same run and scores
+    assert again["history"] == r["history"] and again["auroc noise"] == r["auroc noise"]
 
 
 @pytest.mark.parametrize("name", ["moons", "circles"])

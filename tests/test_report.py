@@ -47,6 +47,17 @@ def test_compare_is_the_paired_test_of_new_minus_base_with_both_arms():
     assert report.compare(base, new)["wins"] == 1  # higher is better by default
 
 
+def test_compare_arms_prints_each_arm_and_the_paired_difference_it_returns(capsys):
+    err = {"baseline": [0.08, 0.07, 0.09], "ICN": [0.05, 0.08, 0.06]}
+    got = report.compare_arms(err, "baseline", "ICN", "test error (%)", scale=100, lower_is_better=True)
+    assert got == report.compare(err["baseline"], err["ICN"], scale=100, lower_is_better=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "baseline: test error (%) 8.00 ± 1.00  (per seed: 8.00, 7.00, 9.00)"
+    assert lines[1].startswith("ICN: test error (%) 6.33 ± 1.53  (per seed: 5.00, 8.00, 6.00)")
+    assert lines[2] == (f"paired difference ICN - baseline: {got['diff']:+.2f} ± {got['se']:.2f} (mean ± s.e. over 3), "
+                        f"t = {got['t']:.2f}, p = {got['p']:.3f}") and got["diff"] == pytest.approx(-5 / 3)
+
+
 def test_accuracy_gap_se_matches_simulated_binomials():
     """Two independent classifiers with accuracies 0.45 and 0.40 on 1,000 images: the spread of
     their simulated gap is the formula's."""
